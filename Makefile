@@ -1,0 +1,27 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11:
+#   make demo   builds .venv and runs the main job
+#   make test   builds .venv if missing and runs the test suite
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: demo test bench clean
+
+$(BIN)/activate-stamp: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,notebooks]'
+	touch $@
+
+demo: $(BIN)/activate-stamp
+	$(BIN)/python -m gru_keras.demo
+
+test: $(BIN)/activate-stamp
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/activate-stamp
+	$(BIN)/python benchmarks/gru_layer.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache
