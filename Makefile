@@ -15,7 +15,7 @@ $(BIN)/activate-stamp: pyproject.toml
 	touch $@
 
 demo: $(BIN)/activate-stamp
-	$(BIN)/python -m gru_keras.demo
+	$(BIN)/python benchmarks/gru_demo.py
 
 test: $(BIN)/activate-stamp
 	$(BIN)/python -m pytest

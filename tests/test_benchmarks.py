@@ -1,0 +1,19 @@
+"""The layer benchmark runs (tiny shapes, correctness only: no timing asserts)."""
+
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_gru_benchmark_quick_mode_runs_and_layers_agree(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "benchmarks/gru_layer.py", "--quick",
+         "--json", str(tmp_path / "rows.json")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| (")]
+    # two shapes forward, two train, one train with dropout
+    assert len(rows) == 5, result.stdout
+    assert (tmp_path / "rows.json").exists()
