@@ -9,7 +9,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-import gru_keras  # noqa: E402
 
 
 @pytest.fixture
@@ -30,26 +29,18 @@ def perturbed(weights, rng, scale=0.3):
             for w in weights]
 
 
-def twin_layers(rng, units=4, features=5, source="keras", **kwargs):
-    """A built keras.layers.GRU and gru_keras.GRU holding the same weights.
-
-    Args:
-        source: "keras" copies Keras's weights into ours, "ours" the reverse.
-    """
-    theirs = keras.layers.GRU(units, **kwargs)
-    ours = gru_keras.GRU(units, **kwargs)
-    probe = np.zeros((kwargs.get("batch", 2), 3, features), "float32")
-    theirs(probe)
-    ours(probe)
-    if source == "keras":
-        theirs.set_weights(perturbed(theirs.get_weights(), rng))
-        ours.set_weights(theirs.get_weights())
-    else:
-        ours.set_weights(perturbed(ours.get_weights(), rng))
-        theirs.set_weights(ours.get_weights())
-    return theirs, ours
-
-
 def assert_close(a, b, atol):
     for u, v in zip(tf.nest.flatten(a), tf.nest.flatten(b), strict=True):
         np.testing.assert_allclose(np.asarray(u), np.asarray(v), atol=atol, rtol=0)
+
+
+def gradients(layer, x, mask=None, training=False):
+    """The layer's output and the gradients of a weighted sum of it with
+    respect to the inputs and every trainable weight."""
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = layer(x, mask=mask, training=training)
+        weights = tf.reshape(tf.range(tf.size(out), dtype=out.dtype), out.shape)
+        loss = tf.reduce_sum(out * weights / tf.cast(tf.size(out), out.dtype))
+    return [out] + tape.gradient(loss, [x] + layer.trainable_weights)

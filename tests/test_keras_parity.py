@@ -9,10 +9,9 @@ import itertools
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import gru_keras
-from conftest import assert_close, perturbed
+from conftest import assert_close, gradients, perturbed
 
 BATCH, STEPS, FEATURES, UNITS = 3, 6, 5, 4
 
@@ -103,16 +102,6 @@ def test_initial_state_and_last_output(rng):
     m = mask_tensor("left-padded+all-masked")
     assert_close(theirs(x, initial_state=h0, mask=m),
                  ours(x, initial_state=h0, mask=m), atol=1e-5)
-
-
-def gradients(layer, x, mask, training=False):
-    x = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        out = layer(x, mask=mask, training=training)
-        weights = tf.reshape(tf.range(tf.size(out), dtype=out.dtype), out.shape)
-        loss = tf.reduce_sum(out * weights / tf.cast(tf.size(out), out.dtype))
-    return [out] + tape.gradient(loss, [x] + layer.trainable_weights)
 
 
 @pytest.mark.parametrize(

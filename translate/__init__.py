@@ -1,0 +1,1 @@
+"""translate: GRU encoder-decoder translation built on `gru_keras` (in progress)."""
