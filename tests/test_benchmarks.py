@@ -1,6 +1,7 @@
 """The layer benchmark runs (tiny shapes, correctness only: no timing asserts)."""
 
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ def test_gru_benchmark_quick_mode_runs_and_layers_agree(tmp_path):
          "--json", str(tmp_path / "rows.json")],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| (")]
+    rows = re.findall(r"^\| \(\d.*$", result.stdout, re.MULTILINE)
     # two shapes forward, two train, one train with dropout
     assert len(rows) == 5, result.stdout
     assert (tmp_path / "rows.json").exists()

@@ -9,6 +9,7 @@ import itertools
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import gru_keras
 from conftest import assert_close, gradients, perturbed
@@ -161,3 +162,20 @@ def test_unroll_falls_back_with_same_results_and_says_so(rng, caplog):
         ours(x)
     messages = [r.getMessage() for r in caplog.records if "unroll=True" in r.getMessage()]
     assert len(messages) == 1, messages
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_long_and_dynamic_sequences_match(rng, reset_after):
+    """Sequences past the unrolling limit, and a time dimension unknown when
+    tracing, take the compiled while loop: same results."""
+    theirs, ours = twins(rng, reset_after=reset_after, return_sequences=True)
+    x = rng.normal(size=(2, 140, FEATURES)).astype("float32")
+    m = np.ones((2, 140), bool)
+    m[1, 100:] = False
+    assert_close(gradients(theirs, x, m), gradients(ours, x, m), atol=1e-4)
+
+    spec = tf.TensorSpec((None, None, FEATURES), tf.float32)
+    dynamic = [tf.function(lambda v, layer=layer: layer(v), input_signature=[spec])
+               for layer in (theirs, ours)]
+    short = inputs(rng)
+    assert_close(dynamic[0](short), dynamic[1](short), atol=1e-5)
