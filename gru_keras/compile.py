@@ -1,0 +1,113 @@
+"""When and how the GRU computations are compiled (`tf.function`, XLA)."""
+
+import contextlib
+import threading
+
+import tensorflow as tf
+
+# XLA policy, per thread: True, False or "auto" (decided per call by
+# `xla_wins` and `fast_xla`).
+_XLA = threading.local()
+
+
+@contextlib.contextmanager
+def use_xla(enabled):
+    """Context manager that forces XLA on (`True`), off (`False`) or `"auto"`.
+
+    "auto" (the default) compiles with XLA where it measured faster on the
+    device in use. On CPU: always for the forward pass of the default
+    activations over up to 128 steps (unrolled, XLA fuses the gating and
+    schedules the whole sequence), and otherwise while the recurrent matmul
+    is small enough that XLA's saving on per-step overhead outweighs
+    TensorFlow's faster oneDNN matmul (see `xla_wins`, `fast_xla`). On GPU,
+    XLA is always used (when Keras's cuDNN kernel does not apply).
+
+    Args:
+        enabled: `True`, `False` or `"auto"`.
+
+    Yields:
+        Nothing; the policy holds for calls made (traced) inside the block.
+    """
+    if enabled not in (True, False, "auto"):
+        raise ValueError(f"use_xla expects True, False or 'auto', got {enabled!r}.")
+    previous = getattr(_XLA, "policy", "auto")
+    _XLA.policy = enabled
+    try:
+        yield
+    finally:
+        _XLA.policy = previous
+
+
+# Above this many multiply-adds per recurrent step (batch 4 at 256 units),
+# TensorFlow's oneDNN matmul beats XLA's CPU dot by more than XLA saves on
+# loop overhead. Measured on a 2-core x86-64 machine (benchmarks/gru_layer.py).
+_CPU_XLA_MAX_STEP_MACS = 4 * 256 * 3 * 256
+
+
+def xla_wins(batch, units):
+    """Whether to compile the general scan and the cell step with XLA."""
+    policy = getattr(_XLA, "policy", "auto")
+    if policy != "auto":
+        return policy
+    if tf.config.list_logical_devices("GPU"):
+        return True
+    if batch is None:
+        return True
+    return batch * units * 3 * units <= _CPU_XLA_MAX_STEP_MACS
+
+
+# Measured on a 2-core x86-64 CPU (benchmarks/gru_layer.py): the forward loop
+# is unrolled in Python when the number of steps is static and at most this
+# many (XLA then schedules the whole sequence at once, about 1.5x faster than
+# its while loop; the price is a longer first compilation per shape). The
+# backward loop stays a while loop: unrolled, it was 1.1-1.7x slower.
+UNROLL_MAX_STEPS = 128
+
+# The analytic fast path (`fast_scan.recurrence`) measured differently: XLA's
+# unrolled forward pass beat TensorFlow's at every size up to batch 256 and
+# 1024 units (it fuses the gating and schedules the whole sequence), and its
+# backward while loop up to at least batch 64 at 512 units; at batch 256 and
+# 1024 units TensorFlow's backward pass was 7% faster.
+_CPU_XLA_BACKWARD_MAX_STEP_MACS = 4 * 64 * 512 * 3 * 512
+
+
+def fast_xla(batch, units, steps):
+    """`(forward, backward)` XLA choices for the analytic fast path."""
+    policy = getattr(_XLA, "policy", "auto")
+    if policy != "auto":
+        return policy, policy
+    if tf.config.list_logical_devices("GPU") or batch is None or units is None:
+        return True, True
+    # XLA's forward *while loop* did not share the unrolled loop's gains.
+    unrolled = steps is not None and steps <= UNROLL_MAX_STEPS
+    return (unrolled or xla_wins(batch, units),
+            batch * units * 3 * units <= _CPU_XLA_BACKWARD_MAX_STEP_MACS)
+
+
+_COMPILED = {}
+
+
+def compiled(fn, xla, exact=False):
+    """`fn` as a cached `tf.function`, with or without XLA.
+
+    Args:
+        fn: a Python function of tensors (and hashable Python settings).
+        xla: `jit_compile`.
+        exact: trace every input shape exactly instead of relaxing shapes
+            after the second one (unrolling needs a static time dimension).
+
+    Returns:
+        The `tf.function`.
+    """
+    key = (fn, xla, exact)
+    if key not in _COMPILED:
+        _COMPILED[key] = tf.function(fn, jit_compile=xla,
+                                     reduce_retracing=not exact)
+    return _COMPILED[key]
+
+
+def unwatched(*tensors):
+    """The tensors cut from any tape: an eager tape must not record a compiled
+    loop itself (its own gradient would need TensorLists out of XLA); custom
+    gradients take its place."""
+    return [None if t is None else tf.stop_gradient(t) for t in tensors]
