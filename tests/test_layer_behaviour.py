@@ -142,3 +142,34 @@ def test_non_positive_units_rejected(units):
         gru_keras.GRU(units)
     with pytest.raises(ValueError, match=f"got {units}"):
         gru_keras.GRUCell(units)
+
+
+def test_cudnn_dispatch_follows_keras(rng, monkeypatch):
+    """Where Keras would use cuDNN, the layer hands the sequence to Keras's
+    own cuDNN function (`backend.gru`), with Keras's arguments; where that
+    raises NotImplementedError, Keras's per-step loop gives the same result."""
+    from gru_keras import layer as layer_module
+    from keras.src import backend as keras_backend
+
+    calls = []
+
+    def fake_cudnn_gru(*args, **kwargs):
+        calls.append(kwargs)
+        raise NotImplementedError
+
+    monkeypatch.setattr(layer_module.keras_backend, "cudnn_ok", lambda *a, **k: True)
+    monkeypatch.setattr(keras_backend, "gru", fake_cudnn_gru)
+    x = rng.normal(size=(2, 4, 3)).astype("float32")
+    reference = gru_keras.GRU(5, return_sequences=True)
+    want = np.asarray(reference(x))
+    layer = gru_keras.GRU(5, return_sequences=True)
+    assert not layer.supports_jit, "cuDNN ops are not XLA-compatible"
+    layer(x)
+    layer.set_weights(reference.get_weights())
+    np.testing.assert_allclose(np.asarray(layer(x)), want, atol=1e-6)
+    assert calls and calls[-1]["reset_after"] is True
+
+    calls.clear()
+    with_recurrent_dropout = gru_keras.GRU(5, recurrent_dropout=0.1)
+    with_recurrent_dropout(x)
+    assert not calls, "Keras does not use cuDNN with recurrent dropout"
