@@ -1,0 +1,41 @@
+"""Synthetic software messages with placeholders, and German-like
+translations: test data made on the spot, nothing downloaded."""
+
+import random
+
+TEMPLATES = [
+    ("Could not open file %s", "Datei %s konnte nicht geöffnet werden"),
+    ("Deleted {count} items", "{count} Elemente gelöscht"),
+    ("%1$s of %2$d", "%1$s von %2$d"),
+    ("%(name)s is ready", "%(name)s ist bereit"),
+    ("Copied %d of %d files (%.1f%%)", "%d von %d Dateien kopiert (%.1f%%)"),
+    ("Saving {0} to {1}", "{0} wird in {1} gespeichert"),
+    ("Width: {0:>5}", "Breite: {0:>5}"),
+    ("Unknown option {}", "Unbekannte Option {}"),
+    ("%{user} logged in", "%{user} hat sich angemeldet"),
+    ("Using ${prefix} and $HOME", "${prefix} und $HOME werden verwendet"),
+    ("See @GPG@ for details", "Siehe @GPG@ für Einzelheiten"),
+    ("Read %lu bytes from %s", "%lu Byte aus %s gelesen"),
+    ("%-10s %5.2f", "%-10s %5.2f"),
+    ("Line %u: %m", "Zeile %u: %m"),
+]
+NOUNS = [("file", "Datei"), ("folder", "Ordner"), ("user", "Benutzer"), ("key", "Schlüssel"),
+         ("printer", "Drucker"), ("message", "Nachricht"), ("window", "Fenster"),
+         ("network", "Netzwerk"), ("package", "Paket"), ("account", "Konto")]
+
+
+def synthetic_pairs(count, seed=0):
+    """Software messages with placeholders and German-like translations."""
+    rng = random.Random(seed)
+    pairs = []
+    for _ in range(count):
+        source, target = rng.choice(TEMPLATES)
+        noun, nomen = rng.choice(NOUNS)
+        pairs.append((f"{source} for the {noun}", f"{target} für {nomen}"))
+    return pairs
+
+
+def write_tsv(path, pairs):
+    """Writes `(source, target)` pairs as a TSV file; returns the path."""
+    path.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
+    return path

@@ -1,0 +1,81 @@
+"""The `translate` command: parses arguments, calls the modules, prints."""
+
+import argparse
+import sys
+
+from translate.corpus import CorpusError
+
+
+def _add_prepare(commands):
+    p = commands.add_parser(
+        "prepare", help="read corpora, clean, split, train SentencePiece",
+        description="Reads parallel text, cleans and splits it, trains "
+                    "SentencePiece, and writes a corpus directory.")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--gettext", metavar="LANG",
+                        help="system gettext catalogs of language LANG (msgid -> msgstr)")
+    source.add_argument("--tsv", nargs="+", metavar="FILE",
+                        help="source<TAB>target[<TAB>...] files")
+    source.add_argument("--parallel", nargs=2, metavar=("SRC_FILE", "TGT_FILE"),
+                        help="two aligned files, one sentence per line")
+    source.add_argument("--po", nargs="+", metavar="FILE", help="gettext .po files")
+    p.add_argument("--locale-dir", default="/usr/share/locale",
+                   help="where --gettext looks (default: %(default)s)")
+    p.add_argument("--out", required=True, metavar="CORPUS_DIR")
+    p.add_argument("--skip-bad-lines", action="store_true",
+                   help="count and skip malformed lines instead of stopping")
+    p.add_argument("--split-by", choices=("hash", "catalog"), default="hash")
+    p.add_argument("--dev-fraction", type=float, default=0.02)
+    p.add_argument("--test-fraction", type=float, default=0.02)
+    p.add_argument("--max-chars", type=int, default=500)
+    p.add_argument("--vocab-size", type=int, default=8000)
+    p.add_argument("--model-type", choices=("unigram", "bpe"), default="unigram")
+    p.add_argument("--separate-vocabularies", action="store_true",
+                   help="one SentencePiece model per side instead of a joint one")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing CORPUS_DIR")
+    p.set_defaults(run=_run_prepare)
+
+
+def _run_prepare(args):
+    from tqdm import tqdm
+
+    from translate.prepare import prepare_corpus
+
+    manifest = prepare_corpus(
+        args.out, gettext=args.gettext, locale_dir=args.locale_dir,
+        tsv=args.tsv or (), parallel=args.parallel, po=args.po or (),
+        skip_bad_lines=args.skip_bad_lines, split_by=args.split_by,
+        dev_fraction=args.dev_fraction, test_fraction=args.test_fraction,
+        max_chars=args.max_chars, vocab_size=args.vocab_size,
+        model_type=args.model_type, joint=not args.separate_vocabularies,
+        overwrite=args.force,
+        progress=lambda it: tqdm(it, desc="reading", unit=" pairs", file=sys.stderr))
+    counts = manifest["counts"]
+    print(f"wrote {args.out}: " + ", ".join(
+        f"{n} {name}" for name, n in counts["splits"].items()))
+    print("counts: " + ", ".join(
+        f"{k.replace('_', ' ')} {v}" for k, v in counts["filters"].items() if v))
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="translate", description="GRU neural machine translation.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_prepare(commands)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the `translate` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (CorpusError, FileExistsError, ValueError) as error:
+        print(f"translate {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

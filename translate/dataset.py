@@ -1,0 +1,138 @@
+"""The input pipeline: TSV lines to batches of token ids, all in `tf.data`.
+
+    read TSV -> shuffle (seeded) -> tokenize in-graph (TensorFlow Text)
+      -> add BOS/EOS -> filter by length -> bucket by length and batch by a
+      token budget -> prefetch
+
+Each element is `({"source": ids, "target_in": ids}, target_out)`, padded with
+the pad id: `source` ends with EOS, `target_in` starts with BOS (the decoder's
+input under teacher forcing) and `target_out` ends with EOS (what it must
+predict). The same seed gives the same batches in the same order.
+"""
+
+import tensorflow as tf
+
+from translate.tokenizer import SPECIAL_IDS
+
+PAD, BOS, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["bos"], SPECIAL_IDS["eos"]
+
+
+def bucket_boundaries(max_length, step=8):
+    """Upper lengths of the length buckets: 8, 16, ..., up to `max_length`.
+
+    Args:
+        max_length: the longest sequence kept, in tokens (with BOS/EOS).
+        step: bucket width in tokens.
+
+    Returns:
+        A sorted list of exclusive upper bounds, as `tf.data` expects.
+    """
+    return list(range(step + 1, max_length + 1, step))
+
+
+def read_tsv_lines(paths):
+    """`(source, target)` string pairs from TSV files, in-graph.
+
+    Args:
+        paths: one path or a list of paths to `source<TAB>target` files.
+
+    Returns:
+        A `tf.data.Dataset` of `(source, target)` scalar strings.
+    """
+    lines = tf.data.TextLineDataset(paths)
+
+    def split(line):
+        fields = tf.strings.split(line, "\t", maxsplit=2)
+        return fields[0], fields[1]
+    return lines.map(split, num_parallel_calls=tf.data.AUTOTUNE,
+                     deterministic=True)
+
+
+def tokenize_pairs(pairs, source_tokenizer, target_tokenizer, batch=256):
+    """Token ids with BOS/EOS added, tokenized in batches for speed.
+
+    Args:
+        pairs: dataset of `(source, target)` strings.
+        source_tokenizer, target_tokenizer: `tensorflow_text` tokenizers with
+            a `tokenize` method (SentencePiece models of `translate.tokenizer`).
+        batch: how many lines each tokenizer call handles.
+
+    Returns:
+        A dataset of `(source, target_in, target_out)` int32 vectors.
+    """
+    def tokenize(source, target):
+        src = tf.cast(source_tokenizer.tokenize(source), tf.int32)
+        tgt = tf.cast(target_tokenizer.tokenize(target), tf.int32)
+        rows = src.nrows()
+        eos = tf.fill([rows, 1], EOS)
+        bos = tf.fill([rows, 1], BOS)
+        return (tf.concat([src, eos], axis=1), tf.concat([bos, tgt], axis=1),
+                tf.concat([tgt, eos], axis=1))
+    def dense(*ids):
+        # Unbatching ragged rows yields 1-D ragged specs; padded batching
+        # wants plain tensors.
+        return tuple(tf.reshape(x, [-1]) for x in ids)
+    return (pairs.batch(batch)
+            .map(tokenize, num_parallel_calls=tf.data.AUTOTUNE,
+                 deterministic=True)
+            .unbatch()
+            .map(dense, num_parallel_calls=tf.data.AUTOTUNE,
+                 deterministic=True))
+
+
+def make_dataset(paths, source_tokenizer, target_tokenizer, *,
+                 batch_tokens=4096, max_length=64, shuffle=True,
+                 shuffle_buffer=50_000, seed=0, repeat=False):
+    """The training (or evaluation) pipeline.
+
+    Args:
+        paths: TSV file(s), `source<TAB>target[<TAB>...]` per line.
+        source_tokenizer, target_tokenizer: in-graph tokenizers
+            (`translate.tokenizer.tf_tokenizer`).
+        batch_tokens: token budget per batch: a batch holds
+            `batch_tokens // bucket_length` sentences (at least one).
+        max_length: pairs whose source or target (with EOS/BOS) is longer are
+            dropped.
+        shuffle: shuffle lines (seeded) and batch order; off for evaluation.
+        shuffle_buffer: lines held for shuffling.
+        seed: the seed: the same seed gives the same batches.
+        repeat: repeat forever (training by steps).
+
+    Returns:
+        A `tf.data.Dataset` of `({"source", "target_in"}, target_out)` int32
+        batches padded with `PAD`.
+
+    Raises:
+        ValueError: a setting that cannot make a batch.
+    """
+    if max_length < 2:
+        raise ValueError(f"max_length must be at least 2 (BOS/EOS and one token), got {max_length}.")
+    if batch_tokens < max_length:
+        raise ValueError(
+            f"batch_tokens ({batch_tokens}) must be at least max_length ({max_length}) "
+            "so that the longest sentence fits in a batch.")
+    pairs = read_tsv_lines(paths)
+    if shuffle:
+        pairs = pairs.shuffle(shuffle_buffer, seed=seed,
+                              reshuffle_each_iteration=True)
+    if repeat:
+        pairs = pairs.repeat()
+    ids = tokenize_pairs(pairs, source_tokenizer, target_tokenizer)
+    ids = ids.filter(lambda s, ti, to: tf.logical_and(
+        tf.size(s) <= max_length, tf.size(ti) <= max_length))
+
+    boundaries = bucket_boundaries(max_length)
+    uppers = boundaries + [max_length + 1]
+    batch_sizes = [max(1, batch_tokens // (upper - 1)) for upper in uppers]
+    batches = ids.bucket_by_sequence_length(
+        element_length_func=lambda s, ti, to: tf.maximum(tf.size(s), tf.size(ti)),
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=batch_sizes,
+        padding_values=(PAD, PAD, PAD),
+        pad_to_bucket_boundary=False)
+    batches = batches.map(
+        lambda s, ti, to: ({"source": s, "target_in": ti}, to),
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    options = tf.data.Options()
+    options.deterministic = True
+    return batches.with_options(options).prefetch(tf.data.AUTOTUNE)
