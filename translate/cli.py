@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from translate.config import ConfigError
 from translate.corpus import CorpusError
 
 
@@ -58,11 +59,41 @@ def _run_prepare(args):
         f"{k.replace('_', ' ')} {v}" for k, v in counts["filters"].items() if v))
 
 
+def _add_train(commands):
+    p = commands.add_parser(
+        "train", help="train (or resume) a model on a corpus directory",
+        description="Trains a GRU encoder-decoder. Re-running the same command "
+                    "after an interruption resumes from the last checkpoint.")
+    p.add_argument("corpus_dir", metavar="CORPUS_DIR")
+    p.add_argument("--run-dir", required=True, metavar="RUN_DIR")
+    settings = p.add_mutually_exclusive_group()
+    settings.add_argument("--preset", default=None,
+                          help="named settings: tiny, small (default), base")
+    settings.add_argument("--config", metavar="FILE", help="a YAML or JSON config")
+    p.add_argument("--time-budget", type=float, metavar="MINUTES",
+                   help="stop, after a checkpoint, when this much time has passed")
+    p.set_defaults(run=_run_train)
+
+
+def _run_train(args):
+    from translate import config, training
+
+    settings = (config.load(args.config) if args.config
+                else config.preset(args.preset or "small"))
+    result = training.train(args.corpus_dir, args.run_dir, settings,
+                            time_budget_minutes=args.time_budget)
+    if result["resumed_from_step"] is not None:
+        print(f"resumed from step {result['resumed_from_step']}")
+    print(f"step {result['step']}, epoch {result['epoch']}, stopped: {result['stopped']}, "
+          f"best dev loss {result['best_dev_loss']:.4f}; run directory {args.run_dir}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="translate", description="GRU neural machine translation.")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_prepare(commands)
+    _add_train(commands)
     return parser
 
 
@@ -71,7 +102,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except (CorpusError, FileExistsError, ValueError) as error:
+    except (ConfigError, CorpusError, FileExistsError, FileNotFoundError,
+            ValueError) as error:
         print(f"translate {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -82,7 +82,8 @@ def tokenize_pairs(pairs, source_tokenizer, target_tokenizer, batch=256):
 
 def make_dataset(paths, source_tokenizer, target_tokenizer, *,
                  batch_tokens=4096, max_length=64, shuffle=True,
-                 shuffle_buffer=50_000, seed=0, repeat=False):
+                 shuffle_buffer=50_000, seed=0, reshuffle_each_iteration=True,
+                 repeat=False):
     """The training (or evaluation) pipeline.
 
     Args:
@@ -96,6 +97,8 @@ def make_dataset(paths, source_tokenizer, target_tokenizer, *,
         shuffle: shuffle lines (seeded) and batch order; off for evaluation.
         shuffle_buffer: lines held for shuffling.
         seed: the seed: the same seed gives the same batches.
+        reshuffle_each_iteration: a new order for each pass over the data;
+            off, every pass gives the same batches (exact resumption).
         repeat: repeat forever (training by steps).
 
     Returns:
@@ -114,7 +117,7 @@ def make_dataset(paths, source_tokenizer, target_tokenizer, *,
     pairs = read_tsv_lines(paths)
     if shuffle:
         pairs = pairs.shuffle(shuffle_buffer, seed=seed,
-                              reshuffle_each_iteration=True)
+                              reshuffle_each_iteration=reshuffle_each_iteration)
     if repeat:
         pairs = pairs.repeat()
     ids = tokenize_pairs(pairs, source_tokenizer, target_tokenizer)

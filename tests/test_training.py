@@ -1,0 +1,129 @@
+"""Training the tiny preset: checkpoints, exact resumption after kill -9,
+logs and curves, configs, and a model that reloads in a fresh process."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from messages import synthetic_pairs, write_tsv
+from translate import config, training
+from translate.prepare import prepare_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    tsv = write_tsv(root / "pairs.tsv", synthetic_pairs(800))
+    prepare_corpus(root / "corpus", tsv=[tsv], vocab_size=600,
+                   dev_fraction=0.05, test_fraction=0.05)
+    return root / "corpus"
+
+
+def train_command(corpus, run_dir, config_file):
+    return [sys.executable, "-m", "translate", "train", str(corpus),
+            "--run-dir", str(run_dir), "--config", str(config_file)]
+
+
+def test_tiny_training_learns_and_writes_its_records(corpus, tmp_path):
+    settings = config.preset("tiny")
+    settings["train"]["epochs"] = 4
+    result = training.train(corpus, tmp_path / "run", settings, verbose=0)
+    assert result["stopped"] == "done" and result["epoch"] == 4
+    records = training.read_metrics(tmp_path / "run")
+    assert [r["epoch"] for r in records] == [1, 2, 3, 4]
+    assert records[-1]["loss"] < records[0]["loss"]
+    assert records[-1]["train_tokens_per_second"] > 0
+    assert (tmp_path / "run" / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert list((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents*"))
+    assert list((tmp_path / "run" / "best").glob("*.index"))
+
+
+def test_killed_training_resumes_from_its_last_checkpoint(corpus, tmp_path):
+    settings = config.preset("tiny")
+    settings["train"].update(epochs=6, checkpoint_every_steps=3)
+    config_file = tmp_path / "tiny.json"
+    config_file.write_text(json.dumps(settings))
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(train_command(corpus, run_dir, config_file), cwd=ROOT,
+                               env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoints = run_dir / "checkpoints"
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None:
+        saved = sorted(int(p.stem.split("-")[1]) for p in checkpoints.glob("ckpt-*.index"))
+        if saved and saved[-1] >= 6:
+            break
+        time.sleep(0.2)
+    assert process.poll() is None, "training ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    import tensorflow as tf
+    saved_step = int(tf.train.latest_checkpoint(str(checkpoints)).split("-")[-1])
+    assert saved_step >= 6
+
+    result = subprocess.run(train_command(corpus, run_dir, config_file), cwd=ROOT, env=ENV,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"resumed from step {saved_step}" in result.stdout
+    epochs = [r["epoch"] for r in training.read_metrics(run_dir)]
+    assert epochs == sorted(set(epochs)) and epochs[-1] == 6, "every epoch once"
+
+
+def test_trained_model_reloads_in_a_fresh_process(corpus, tmp_path):
+    settings = config.preset("tiny")
+    settings["train"]["epochs"] = 1
+    training.train(corpus, tmp_path / "run", settings, verbose=0)
+    (source, _), (vocab, _) = training.tokenizers(corpus)
+    model = training.build_model(settings["model"], vocab, vocab)
+    import tensorflow as tf
+    tf.train.Checkpoint(model=model).restore(
+        tf.train.latest_checkpoint(str(tmp_path / "run" / "best"))).expect_partial()
+    batch = {"source": np.array([[5, 6, 7, 3]], "int32"),
+             "target_in": np.array([[2, 8, 9]], "int32")}
+    np.save(tmp_path / "want.npy", np.asarray(model(batch)))
+    model.save(tmp_path / "model.keras")
+    code = f"""
+import numpy as np, keras
+import translate.model
+model = keras.models.load_model({str(tmp_path / 'model.keras')!r})
+batch = {{"source": np.array([[5, 6, 7, 3]], "int32"), "target_in": np.array([[2, 8, 9]], "int32")}}
+np.testing.assert_allclose(np.asarray(model(batch)), np.load({str(tmp_path / 'want.npy')!r}), atol=1e-5)
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=ENV,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_config_errors_name_the_key(tmp_path):
+    with pytest.raises(config.ConfigError, match="unknown key model.unitz"):
+        config.from_mapping({"model": {"unitz": 3}})
+    with pytest.raises(config.ConfigError, match="train.epochs must be int"):
+        config.from_mapping({"train": {"epochs": "many"}})
+    with pytest.raises(config.ConfigError, match="unknown preset 'huge'"):
+        config.preset("huge")
+    with pytest.raises(config.ConfigError, match="model.attention must be one of"):
+        config.from_mapping({"model": {"attention": "dot"}})
+    path = tmp_path / "c.yaml"
+    path.write_text("preset: small\nmodel:\n  units: 128\n")
+    loaded = config.load(path)
+    assert loaded["model"]["units"] == 128
+    assert loaded["train"] == config.preset("small")["train"]
+    assert set(config.PRESETS) == {"tiny", "small", "base"}
+
+
+def test_cli_train_reports_a_bad_config_without_traceback(corpus, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"train": {"epochz": 1}}))
+    result = subprocess.run(train_command(corpus, tmp_path / "run", bad), cwd=ROOT,
+                            env=ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "unknown key train.epochz" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,118 @@
+"""Model, training and decoding settings: named presets and config files.
+
+A config is a mapping of three sections, each optional in a file (missing
+keys come from the preset it names, `tiny` by default):
+
+    preset: small            # optional: start from this preset
+    model: {units: 256, ...}
+    train: {batch_tokens: 4096, ...}
+    decode: {beam_width: 4, ...}
+
+Unknown sections or keys, and values of the wrong type, are errors that
+name them.
+"""
+
+import copy
+import json
+from pathlib import Path
+
+DEFAULTS = {
+    "model": {
+        "embedding_dim": 256, "units": 256, "encoder_layers": 1,
+        "decoder_layers": 1, "bidirectional": True, "attention": "additive",
+        "dropout": 0.2, "share_embeddings": True, "tie_output": False,
+    },
+    "train": {
+        "batch_tokens": 4096, "max_length": 64, "learning_rate": 2e-3,
+        "warmup_steps": 400, "label_smoothing": 0.1, "clip_norm": 1.0,
+        "epochs": 30, "early_stopping_patience": 3, "keep_checkpoints": 3,
+        "checkpoint_every_steps": 200, "seed": 0, "precision": "float32",
+    },
+    "decode": {"beam_width": 4, "length_penalty": 0.6, "max_length_ratio": 2.0,
+               "max_length_extra": 10},
+}
+
+PRESETS = {
+    # Tests: seconds on 2 CPU cores.
+    "tiny": {"model": {"embedding_dim": 32, "units": 32, "dropout": 0.0},
+             "train": {"batch_tokens": 1024, "max_length": 48, "epochs": 2,
+                       "warmup_steps": 20, "checkpoint_every_steps": 10}},
+    # The demo: a useful model within about 20 minutes on 2 CPU cores.
+    "small": {},
+    # For a GPU.
+    "base": {"model": {"embedding_dim": 512, "units": 512, "encoder_layers": 2,
+                       "decoder_layers": 2, "dropout": 0.3},
+             "train": {"batch_tokens": 8192, "max_length": 128, "warmup_steps": 2000,
+                       "checkpoint_every_steps": 1000}},
+}
+
+CHOICES = {("model", "attention"): ("additive", "multiplicative"),
+           ("train", "precision"): ("float32", "mixed_float16", "mixed_bfloat16")}
+
+
+class ConfigError(ValueError):
+    """A config names an unknown preset, section or key, or a bad value."""
+
+
+def _merge(base, update, where):
+    for section, values in update.items():
+        if section not in base:
+            raise ConfigError(f"{where}: unknown section {section!r}; "
+                              f"expected one of {sorted(base)}.")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}: section {section!r} must be a mapping.")
+        for key, value in values.items():
+            if key not in base[section]:
+                raise ConfigError(f"{where}: unknown key {section}.{key}; expected one "
+                                  f"of {sorted(base[section])}.")
+            expected = type(base[section][key])
+            if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+                raise ConfigError(f"{where}: {section}.{key} must be {expected.__name__}, "
+                                  f"got {value!r}.")
+            choices = CHOICES.get((section, key))
+            if choices and value not in choices:
+                raise ConfigError(f"{where}: {section}.{key} must be one of {choices}, "
+                                  f"got {value!r}.")
+            base[section][key] = value
+    return base
+
+
+def preset(name):
+    """The full config of a named preset.
+
+    Raises:
+        ConfigError: unknown preset name.
+    """
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; expected one of {sorted(PRESETS)}.")
+    return _merge(copy.deepcopy(DEFAULTS), PRESETS[name], f"preset {name}")
+
+
+def from_mapping(mapping, where="config"):
+    """A full config from a (possibly partial) mapping; see the module doc."""
+    mapping = dict(mapping)
+    base = preset(mapping.pop("preset", "tiny"))
+    return _merge(base, mapping, where)
+
+
+def load(path):
+    """Reads a YAML or JSON config file (by its suffix).
+
+    Raises:
+        ConfigError: unreadable file, or bad contents (naming the key).
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+            mapping = yaml.safe_load(text) or {}
+        else:
+            mapping = json.loads(text)
+    except Exception as error:  # yaml and json raise their own error types
+        raise ConfigError(f"{path}: cannot parse: {error}") from error
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level.")
+    return from_mapping(mapping, str(path))

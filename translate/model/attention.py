@@ -1,0 +1,82 @@
+"""Attention over the encoder outputs that respects the source padding mask."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="translate")
+class Attention(keras.layers.Layer):
+    """Additive (Bahdanau) or multiplicative (Luong "general") attention.
+
+    Scores each encoder output (the memory) against each decoder output (the
+    query); padded source positions get no weight.
+
+    Args:
+        units: size of the additive scorer's hidden layer (additive only).
+        kind: "additive" (`v . tanh(W q + U m)`) or "multiplicative"
+            (`q . W m`).
+        **kwargs: base layer arguments.
+
+    Call arguments:
+        query: `(batch, target_len, query_dim)` decoder outputs.
+        memory: `(batch, source_len, memory_dim)` encoder outputs.
+        memory_mask: boolean `(batch, source_len)`, true for real tokens.
+
+    Returns:
+        `(context, weights)`: `(batch, target_len, memory_dim)` and
+        `(batch, target_len, source_len)`; each row of weights sums to one
+        over the real source tokens.
+    """
+
+    KINDS = ("additive", "multiplicative")
+
+    def __init__(self, units, kind="additive", **kwargs):
+        super().__init__(**kwargs)
+        if kind not in self.KINDS:
+            raise ValueError(f"attention kind must be one of {self.KINDS}, got {kind!r}.")
+        self.units = units
+        self.kind = kind
+        self.supports_masking = True  # the source mask is an explicit input
+
+    def compute_mask(self, *args, **kwargs):
+        return None
+
+    def build(self, query_shape, memory_shape, memory_mask_shape=None):
+        memory_dim = memory_shape[-1]
+        if self.kind == "additive":
+            self.query_dense = keras.layers.Dense(self.units, use_bias=False, name="query")
+            self.memory_dense = keras.layers.Dense(self.units, use_bias=False, name="memory")
+            self.query_dense.build(query_shape)
+            self.memory_dense.build(memory_shape)
+            self.v = self.add_weight(shape=(self.units,), name="v",
+                                     initializer="glorot_uniform")
+        else:
+            self.memory_dense = keras.layers.Dense(query_shape[-1], use_bias=False,
+                                                   name="memory")
+            self.memory_dense.build(memory_shape)
+        self.memory_dim = memory_dim
+
+    def keys(self, memory):
+        """The memory's projection, computed once per sentence (decoding)."""
+        return self.memory_dense(memory)
+
+    def attend(self, query, keys, memory, memory_mask):
+        """Attention with precomputed `keys` (see `keys`)."""
+        if self.kind == "additive":
+            q = self.query_dense(query)[:, :, None, :]          # (B, T, 1, A)
+            scores = ops.sum(ops.tanh(q + keys[:, None]) * self.v, axis=-1)
+        else:
+            scores = ops.einsum("btd,bsd->bts", query, keys)
+        scores = ops.cast(scores, "float32")  # softmax in float32 (mixed precision)
+        mask = ops.cast(memory_mask, "bool")[:, None, :]
+        scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
+        weights = ops.softmax(scores, axis=-1)
+        weights = ops.cast(weights, memory.dtype)
+        context = ops.einsum("bts,bsd->btd", weights, memory)
+        return context, weights
+
+    def call(self, query, memory, memory_mask):
+        return self.attend(query, self.keys(memory), memory, memory_mask)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "kind": self.kind}

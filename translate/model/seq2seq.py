@@ -1,0 +1,168 @@
+"""The GRU encoder-decoder with attention, built from `gru_keras.GRU` only."""
+
+import keras
+from keras import ops
+
+import gru_keras
+from translate.model.attention import Attention
+from translate.tokenizer import SPECIAL_IDS
+
+PAD = SPECIAL_IDS["pad"]
+
+
+@keras.saving.register_keras_serializable(package="translate")
+class Seq2Seq(keras.Model):
+    """Encoder-decoder translation model.
+
+    - Embeddings (separate, or one shared table for a joint vocabulary),
+      optionally tied with the output projection.
+    - Encoder: `encoder_layers` `gru_keras.GRU` layers, bidirectional by
+      default, over the embedded source (padding masked).
+    - Decoder: `decoder_layers` `gru_keras.GRU` layers starting from a state
+      bridged from the mean encoder output; attention (additive by default,
+      multiplicative as an option) of each decoder output over the encoder
+      outputs, respecting the source padding; `tanh(W [output, context])`
+      then the vocabulary projection. Without input feeding, teacher forcing
+      runs every decoder layer over the whole target at once (the GRU's fast
+      path); decoding runs the same layers' cells one step at a time.
+
+    Args:
+        source_vocab, target_vocab: vocabulary sizes.
+        embedding_dim: embedding size.
+        units: GRU units (each direction) and attention size.
+        encoder_layers, decoder_layers: numbers of GRU layers.
+        bidirectional: bidirectional encoder layers.
+        attention: "additive" or "multiplicative".
+        dropout: dropout on embeddings, between layers and before the
+            output projection, and the GRUs' input dropout.
+        share_embeddings: one embedding table for source and target (needs
+            equal vocabularies).
+        tie_output: the output projection is the target embedding's
+            transpose (needs `units == embedding_dim`).
+        **kwargs: base model arguments.
+
+    Call arguments:
+        inputs: `{"source": (batch, source_len), "target_in": (batch,
+            target_len)}` int token ids, padded with 0.
+        training: dropout on or off.
+
+    Returns:
+        float32 logits `(batch, target_len, target_vocab)`.
+    """
+
+    def __init__(self, source_vocab, target_vocab, embedding_dim=256, units=256,
+                 encoder_layers=1, decoder_layers=1, bidirectional=True,
+                 attention="additive", dropout=0.2, share_embeddings=False,
+                 tie_output=False, **kwargs):
+        super().__init__(**kwargs)
+        if share_embeddings and source_vocab != target_vocab:
+            raise ValueError(
+                "share_embeddings needs one vocabulary; got source_vocab="
+                f"{source_vocab} and target_vocab={target_vocab}.")
+        if tie_output and units != embedding_dim:
+            raise ValueError(
+                f"tie_output needs units == embedding_dim; got units={units}, "
+                f"embedding_dim={embedding_dim}.")
+        self.settings = dict(
+            source_vocab=source_vocab, target_vocab=target_vocab,
+            embedding_dim=embedding_dim, units=units,
+            encoder_layers=encoder_layers, decoder_layers=decoder_layers,
+            bidirectional=bidirectional, attention=attention, dropout=dropout,
+            share_embeddings=share_embeddings, tie_output=tie_output)
+        self.source_embedding = keras.layers.Embedding(
+            source_vocab, embedding_dim, name="source_embedding")
+        self.target_embedding = (self.source_embedding if share_embeddings else
+                                 keras.layers.Embedding(target_vocab, embedding_dim,
+                                                        name="target_embedding"))
+        self.encoder = []
+        for i in range(encoder_layers):
+            layer = gru_keras.GRU(units, return_sequences=True, dropout=dropout,
+                                  name=f"encoder_{i}")
+            if bidirectional:
+                layer = keras.layers.Bidirectional(layer, name=f"encoder_{i}_bi")
+            self.encoder.append(layer)
+        self.bridge = keras.layers.Dense(units, activation="tanh", name="bridge")
+        self.decoder = [gru_keras.GRU(units, return_sequences=True, dropout=dropout,
+                                      name=f"decoder_{i}")
+                        for i in range(decoder_layers)]
+        self.attention = Attention(units, attention, name="attention")
+        self.combine = keras.layers.Dense(units, activation="tanh", name="combine")
+        self.dropout = keras.layers.Dropout(dropout)
+        self.projection = (None if tie_output else
+                           keras.layers.Dense(target_vocab, name="projection"))
+
+    # -- encoder ---------------------------------------------------------
+    def encode(self, source, training=False):
+        """Encodes a batch of source ids.
+
+        Args:
+            source: `(batch, source_len)` int ids, padded with 0.
+            training: dropout on or off.
+
+        Returns:
+            `(memory, memory_mask, states)`: encoder outputs
+            `(batch, source_len, units * directions)`, the boolean source mask,
+            and one initial `(batch, units)` state per decoder layer.
+        """
+        mask = ops.not_equal(source, PAD)
+        x = self.dropout(self.source_embedding(source), training=training)
+        for layer in self.encoder:
+            x = layer(x, mask=mask, training=training)
+        weights = ops.cast(mask, x.dtype)[:, :, None]
+        mean = ops.sum(x * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
+        state = self.bridge(mean)
+        return x, mask, [state] * len(self.decoder)
+
+    # -- decoder ---------------------------------------------------------
+    def _output_logits(self, decoded, context, training):
+        hidden = self.combine(ops.concatenate([decoded, context], axis=-1))
+        hidden = self.dropout(hidden, training=training)
+        if self.projection is None:
+            logits = ops.matmul(hidden, ops.transpose(
+                ops.cast(self.target_embedding.embeddings, hidden.dtype)))
+        else:
+            logits = self.projection(hidden)
+        return ops.cast(logits, "float32")
+
+    def call(self, inputs, training=False):
+        source, target_in = inputs["source"], inputs["target_in"]
+        memory, memory_mask, states = self.encode(source, training=training)
+        target_mask = ops.not_equal(target_in, PAD)
+        x = self.dropout(self.target_embedding(target_in), training=training)
+        for layer, state in zip(self.decoder, states):
+            x = layer(x, initial_state=state, mask=target_mask, training=training)
+        context, _ = self.attention(x, memory, memory_mask)
+        return self._output_logits(x, context, training)
+
+    def attention_keys(self, memory):
+        """The attention's projection of the memory (once per sentence)."""
+        return self.attention.keys(memory)
+
+    def decode_step(self, tokens, states, keys, memory, memory_mask):
+        """One decoding step for a batch (no dropout).
+
+        Args:
+            tokens: `(batch,)` the previous target tokens (BOS first).
+            states: one `(batch, units)` state per decoder layer.
+            keys: `attention_keys(memory)`.
+            memory, memory_mask: from `encode`.
+
+        Returns:
+            `(logits, states, weights)`: float32 `(batch, target_vocab)`, the
+            new states, and the attention weights `(batch, source_len)`.
+        """
+        x = self.target_embedding(tokens)
+        new_states = []
+        for layer, state in zip(self.decoder, states):
+            x, _ = layer.cell(x, [state], training=False)
+            new_states.append(x)
+        context, weights = self.attention.attend(x[:, None], keys, memory, memory_mask)
+        logits = self._output_logits(x, context[:, 0], training=False)
+        return logits, new_states, weights[:, 0]
+
+    def get_config(self):
+        return {**super().get_config(), **self.settings}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,57 @@
+"""Pictures people would rather look at: training curves, attention maps."""
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no screen
+import matplotlib.pyplot as plt  # noqa: E402
+
+from translate.atomic import atomic_file  # noqa: E402
+
+
+def _save(figure, path):
+    with atomic_file(path, mode="wb") as f:
+        figure.savefig(f, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+
+
+def training_curves(records, path):
+    """Loss and token accuracy per epoch, train and dev, as a PNG.
+
+    Args:
+        records: `translate.training.read_metrics(run_dir)`.
+        path: the PNG to write (atomically).
+    """
+    epochs = [r["epoch"] for r in records]
+    figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for key, label in (("loss", "train"), ("val_loss", "dev")):
+        loss_ax.plot(epochs, [r.get(key) for r in records], marker="o", label=label)
+    for key, label in (("masked_accuracy", "train"), ("val_masked_accuracy", "dev")):
+        acc_ax.plot(epochs, [r.get(key) for r in records], marker="o", label=label)
+    if any("dev_bleu" in r for r in records):
+        bleu_ax = acc_ax.twinx()
+        bleu_ax.plot(epochs, [r.get("dev_bleu") for r in records], color="C3",
+                     marker="s", label="dev BLEU")
+        bleu_ax.set_ylabel("BLEU")
+    loss_ax.set(xlabel="epoch", ylabel="cross-entropy (label-smoothed)", title="loss")
+    acc_ax.set(xlabel="epoch", ylabel="token accuracy", title="accuracy")
+    loss_ax.legend()
+    acc_ax.legend(loc="lower right")
+    _save(figure, path)
+
+
+def attention_heatmap(weights, source_pieces, target_pieces, path):
+    """An attention alignment (target rows, source columns) as a PNG.
+
+    Args:
+        weights: `(target_len, source_len)` array.
+        source_pieces, target_pieces: the tokens labelling the axes.
+        path: the PNG to write (atomically).
+    """
+    figure, ax = plt.subplots(figsize=(0.45 * len(source_pieces) + 2,
+                                      0.45 * len(target_pieces) + 1.5))
+    ax.imshow(weights, cmap="viridis", aspect="auto", vmin=0.0)
+    ax.set_xticks(range(len(source_pieces)), source_pieces, rotation=90)
+    ax.set_yticks(range(len(target_pieces)), target_pieces)
+    ax.set_xlabel("source")
+    ax.set_ylabel("translation")
+    _save(figure, path)
