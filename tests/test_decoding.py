@@ -1,0 +1,84 @@
+"""Greedy and beam search: consistency with the model, beam width 1 is
+greedy, beam never scores below greedy, padding changes nothing, bounded."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from translate import decoding
+from translate.model import Seq2Seq
+from translate.tokenizer import SPECIAL_IDS
+
+PAD, BOS, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["bos"], SPECIAL_IDS["eos"]
+SOURCES = [[5, 6, 7, 8, EOS], [9, 10, EOS], [11, 12, 13, 14, 15, 16, EOS], [17, EOS]]
+
+
+def padded(rows):
+    width = max(len(r) for r in rows)
+    return np.array([r + [PAD] * (width - len(r)) for r in rows], "int32")
+
+
+@pytest.fixture(params=[1, 2], ids=["seed1", "seed2"])
+def model(request):
+    keras.utils.set_random_seed(request.param)
+    m = Seq2Seq(40, 40, embedding_dim=16, units=16, dropout=0.0,
+                attention="additive" if request.param == 1 else "multiplicative")
+    probe = padded(SOURCES)
+    m({"source": probe, "target_in": probe})
+    # Sharper distributions than a fresh init, so that EOS can win early.
+    for w in m.trainable_weights:
+        w.assign(w * 3.0)
+    return m
+
+
+def test_greedy_follows_the_models_own_argmax(model):
+    ids, _, _ = decoding.greedy_search(model, padded(SOURCES))
+    for row, source in zip(ids.numpy(), SOURCES):
+        out = [t for t in row if t != PAD]
+        target_in = np.array([[BOS] + out], "int32")
+        logits = model({"source": np.array([source], "int32"), "target_in": target_in})
+        expected = list(np.argmax(logits.numpy()[0], -1))
+        limit = int(np.ceil(len(source) * 2.0)) + 10
+        if len(out) + 1 < limit:  # ended by EOS, not by the limit
+            assert expected == out + [EOS]
+        else:
+            assert expected[:-1] == out
+
+
+def test_beam_width_one_is_greedy(model):
+    g = decoding.greedy_search(model, padded(SOURCES))
+    b = decoding.beam_search(model, padded(SOURCES), beam_width=1)
+    for x, y in zip(g, b):
+        np.testing.assert_allclose(x.numpy(), y.numpy())
+
+
+@pytest.mark.parametrize("width", [2, 4])
+def test_beam_never_scores_below_greedy(model, width):
+    _, greedy_scores, _ = decoding.greedy_search(model, padded(SOURCES))
+    _, beam_scores, _ = decoding.beam_search(model, padded(SOURCES), beam_width=width)
+    assert np.all(beam_scores.numpy() >= greedy_scores.numpy() - 1e-6)
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam"])
+def test_padding_in_a_batch_changes_nothing(model, search):
+    decode = tf.function(
+        (lambda s: decoding.greedy_search(model, s)) if search == "greedy"
+        else (lambda s: decoding.beam_search(model, s, beam_width=3)))
+    batch_ids, batch_scores, _ = decode(padded(SOURCES))
+    for i, source in enumerate(SOURCES):
+        ids, scores, _ = decode(np.array([source], "int32"))
+        alone = [t for t in ids.numpy()[0] if t != PAD]
+        together = [t for t in batch_ids.numpy()[i] if t != PAD]
+        assert alone == together
+        np.testing.assert_allclose(scores.numpy()[0], batch_scores.numpy()[i], atol=1e-5)
+
+
+def test_output_length_is_bounded(model):
+    ids, _, attention = decoding.beam_search(model, padded(SOURCES), beam_width=2,
+                                             max_length_ratio=1.0, max_length_extra=2,
+                                             max_length=5)
+    lengths = (ids.numpy() != PAD).sum(axis=1)
+    limits = np.minimum([len(s) + 2 for s in SOURCES], 5)
+    assert np.all(lengths <= limits - 1), "room for EOS within the limit"
+    assert attention.shape[2] == padded(SOURCES).shape[1]

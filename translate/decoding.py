@@ -1,0 +1,183 @@
+"""Greedy and beam search in TensorFlow ops, batched, ready for a graph.
+
+Both take a `translate.model.Seq2Seq` and a batch of padded source ids and
+return padded target ids (without BOS/EOS), one score per sentence and the
+attention weights. They use only TensorFlow ops, so `tf.function` (and the
+export) can put them in the graph. Each sentence stops at EOS or at its own
+length limit, `ceil(source_length * max_length_ratio) + max_length_extra`
+(never more than `max_length`): padding in a batch changes no result, and any
+input is bounded work.
+
+Scores are sums of token log-probabilities (EOS included) divided by the
+GNMT length penalty `((5 + length) / 6) ** length_penalty`.
+"""
+
+import tensorflow as tf
+
+from translate.tokenizer import SPECIAL_IDS
+
+PAD, BOS, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["bos"], SPECIAL_IDS["eos"]
+NEG_INF = -1e9
+
+
+def length_limits(source, max_length_ratio=2.0, max_length_extra=10, max_length=256):
+    """Per-sentence output length limits, and the batch's largest."""
+    lengths = tf.reduce_sum(tf.cast(tf.not_equal(source, PAD), tf.float32), axis=1)
+    limits = tf.cast(tf.math.ceil(lengths * max_length_ratio), tf.int32) + max_length_extra
+    limits = tf.minimum(limits, max_length)
+    return limits, tf.reduce_max(limits)
+
+
+def length_penalty(lengths, alpha):
+    """GNMT's length normalisation `((5 + length) / 6) ** alpha`."""
+    return tf.pow((5.0 + tf.cast(lengths, tf.float32)) / 6.0, alpha)
+
+
+def _finish(ids, lengths):
+    """Replaces EOS and what follows it by PAD."""
+    positions = tf.range(tf.shape(ids)[1])[None, :]
+    return tf.where(positions < lengths[:, None], ids, PAD)
+
+
+def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
+                  max_length=256, alpha=0.6):
+    """The most probable next token at every step.
+
+    Args:
+        model: a `Seq2Seq`.
+        source: `(batch, source_len)` int32 ids, padded with 0, ending in EOS.
+        max_length_ratio, max_length_extra, max_length: output length limits.
+        alpha: length penalty exponent (for the score only).
+
+    Returns:
+        `(ids, scores, attention)`: `(batch, out_len)` ids padded with 0,
+        `(batch,)` float32 scores, `(batch, out_len, source_len)` weights.
+    """
+    memory, memory_mask, states = model.encode(source)
+    keys = model.attention_keys(memory)
+    batch = tf.shape(source)[0]
+    limits, steps = length_limits(source, max_length_ratio, max_length_extra, max_length)
+    ids = tf.TensorArray(tf.int32, size=steps)
+    weights = tf.TensorArray(memory.dtype, size=steps)
+
+    def body(t, tokens, states, finished, log_prob, lengths, ids, weights):
+        logits, states, attention = model.decode_step(tokens, states, keys, memory,
+                                                      memory_mask)
+        log_probs = tf.nn.log_softmax(logits)
+        chosen = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
+        # A sentence at its limit must end: EOS is its last token.
+        chosen = tf.where(t + 1 >= limits, EOS, chosen)
+        step_score = tf.gather(log_probs, chosen, batch_dims=1)
+        log_prob += tf.where(finished, 0.0, step_score)
+        lengths += tf.cast(~finished, tf.int32)
+        chosen = tf.where(finished, PAD, chosen)
+        finished = finished | tf.equal(chosen, EOS)
+        return (t + 1, chosen, states, finished, log_prob, lengths,
+                ids.write(t, chosen), weights.write(t, attention))
+
+    _, _, _, _, log_prob, lengths, ids, weights = tf.while_loop(
+        lambda t, tokens, states, finished, *_: (t < steps) & ~tf.reduce_all(finished),
+        body,
+        (0, tf.fill([batch], BOS), states, tf.zeros([batch], tf.bool),
+         tf.zeros([batch]), tf.zeros([batch], tf.int32), ids, weights))
+    ids = tf.transpose(ids.stack())
+    attention = tf.transpose(weights.stack(), [1, 0, 2])
+    scores = log_prob / length_penalty(lengths, alpha)
+    return _finish(ids, lengths - 1), scores, attention
+
+
+def _tile(x, beam):
+    """(batch, ...) -> (batch * beam, ...), each row repeated `beam` times."""
+    return tf.repeat(x, beam, axis=0)
+
+
+def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
+                max_length_extra=10, max_length=256):
+    """Beam search, batched; never worse than greedy by its own score.
+
+    Keeps `beam_width` hypotheses per sentence, scored by their summed
+    log-probabilities; finished hypotheses keep their score. The answer is
+    the best of the final beams and of the greedy hypothesis under the
+    length-penalised score, so its score is never below greedy's.
+
+    Args:
+        model: a `Seq2Seq`.
+        source: `(batch, source_len)` int32 ids, padded with 0.
+        beam_width: hypotheses kept per sentence (1 is greedy search).
+        alpha: length penalty exponent.
+        max_length_ratio, max_length_extra, max_length: output length limits.
+
+    Returns:
+        As `greedy_search`.
+    """
+    limits_kwargs = dict(max_length_ratio=max_length_ratio,
+                         max_length_extra=max_length_extra, max_length=max_length)
+    greedy = greedy_search(model, source, alpha=alpha, **limits_kwargs)
+    if beam_width == 1:
+        return greedy
+    memory, memory_mask, states = model.encode(source)
+    batch, k = tf.shape(source)[0], beam_width
+    memory, memory_mask = _tile(memory, k), _tile(memory_mask, k)
+    states = [_tile(s, k) for s in states]
+    keys = model.attention_keys(memory)
+    limits, steps = length_limits(source, **limits_kwargs)
+    limits = _tile(limits, k)
+    vocab = model.settings["target_vocab"]
+    first = tf.concat([tf.zeros([1]), tf.fill([k - 1], NEG_INF)], 0)
+    scores = tf.tile(first[None], [batch, 1])                       # (B, K)
+    # Fixed-size histories, written at position t (shapes stay loop-invariant).
+    history = tf.zeros([batch * k, steps], tf.int32)
+    attention_history = tf.zeros([batch * k, steps, tf.shape(memory)[1]], memory.dtype)
+    positions = tf.range(steps)[None, :]
+    offsets = (tf.range(batch) * k)[:, None]
+
+    def body(t, tokens, states, finished, scores, lengths, history, attention_history):
+        logits, states, attention = model.decode_step(tokens, states, keys, memory,
+                                                      memory_mask)
+        log_probs = tf.nn.log_softmax(logits)
+        at_limit = (t + 1 >= limits)[:, None]
+        eos_only = tf.one_hot(EOS, vocab, on_value=0.0, off_value=NEG_INF)[None]
+        log_probs = tf.where(at_limit, eos_only, log_probs)
+        # A finished hypothesis continues with PAD at no cost, once.
+        pad_only = tf.one_hot(PAD, vocab, on_value=0.0, off_value=NEG_INF)[None]
+        log_probs = tf.where(finished[:, None], pad_only, log_probs)
+        total = scores[:, :, None] + tf.reshape(log_probs, [batch, k, vocab])
+        scores, flat = tf.math.top_k(tf.reshape(total, [batch, k * vocab]), k=k)
+        origin = tf.reshape(flat // vocab + offsets, [-1])
+        tokens = tf.reshape(flat % vocab, [-1])
+        states = [tf.gather(s, origin) for s in states]
+        finished = tf.gather(finished, origin)
+        lengths = tf.gather(lengths, origin) + tf.cast(~finished, tf.int32)
+        finished = finished | tf.equal(tokens, EOS)
+        now = tf.equal(positions, t)
+        history = tf.where(now, tokens[:, None], tf.gather(history, origin))
+        attention_history = tf.where(now[:, :, None], attention[:, None],
+                                     tf.gather(attention_history, origin))
+        return (t + 1, tokens, states, finished, scores, lengths, history,
+                attention_history)
+
+    _, _, _, _, scores, lengths, history, attention_history = tf.while_loop(
+        lambda t, tokens, states, finished, *_: (t < steps) & ~tf.reduce_all(finished),
+        body,
+        (0, tf.fill([batch * k], BOS), states, tf.zeros([batch * k], tf.bool), scores,
+         tf.zeros([batch * k], tf.int32), history, attention_history))
+    normalised = scores / tf.reshape(length_penalty(lengths, alpha), [batch, k])
+    best = tf.argmax(normalised, axis=1, output_type=tf.int32)
+    pick = tf.range(batch) * k + best
+    beam_score = tf.gather(tf.reshape(normalised, [-1]), pick)
+    beam_lengths = tf.gather(lengths, pick)
+    beam_ids = _finish(tf.gather(history, pick), beam_lengths - 1)
+    beam_attention = tf.gather(attention_history, pick)
+    greedy_ids, greedy_score, greedy_attention = greedy
+    use_beam = beam_score >= greedy_score
+    width = tf.maximum(tf.shape(beam_ids)[1], tf.shape(greedy_ids)[1])
+    ids = tf.where(use_beam[:, None], _pad_to(beam_ids, width), _pad_to(greedy_ids, width))
+    attention = tf.where(use_beam[:, None, None], _pad_to(beam_attention, width),
+                         _pad_to(greedy_attention, width))
+    return ids, tf.maximum(beam_score, greedy_score), attention
+
+
+def _pad_to(x, width):
+    """Pads axis 1 of `x` with zeros up to `width`."""
+    padding = [[0, 0], [0, width - tf.shape(x)[1]]] + [[0, 0]] * (len(x.shape) - 2)
+    return tf.pad(x, padding)
