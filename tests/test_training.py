@@ -14,6 +14,7 @@ import pytest
 
 from messages import synthetic_pairs, write_tsv
 from translate import config, training
+from translate.model import build_model
 from translate.prepare import prepare_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +84,7 @@ def test_trained_model_reloads_in_a_fresh_process(corpus, tmp_path):
     settings["train"]["epochs"] = 1
     training.train(corpus, tmp_path / "run", settings, verbose=0)
     (source, _), (vocab, _) = training.tokenizers(corpus)
-    model = training.build_model(settings["model"], vocab, vocab)
+    model = build_model(settings["model"], vocab, vocab)
     import tensorflow as tf
     tf.train.Checkpoint(model=model).restore(
         tf.train.latest_checkpoint(str(tmp_path / "run" / "best"))).expect_partial()

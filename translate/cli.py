@@ -81,11 +81,37 @@ def _run_train(args):
     settings = (config.load(args.config) if args.config
                 else config.preset(args.preset or "small"))
     result = training.train(args.corpus_dir, args.run_dir, settings,
-                            time_budget_minutes=args.time_budget)
+                            time_budget_minutes=args.time_budget,
+                            on_epoch_end=_dev_scorer(args.corpus_dir, settings))
     if result["resumed_from_step"] is not None:
         print(f"resumed from step {result['resumed_from_step']}")
     print(f"step {result['step']}, epoch {result['epoch']}, stopped: {result['stopped']}, "
           f"best dev loss {result['best_dev_loss']:.4f}; run directory {args.run_dir}")
+
+
+def _dev_scorer(corpus_dir, settings, limit=400):
+    """Dev BLEU/chrF after each epoch (greedy, the first `limit` dev pairs)."""
+    import json
+    from pathlib import Path
+
+    from translate import evaluation
+    from translate.inference import Translator
+
+    corpus_dir = Path(corpus_dir)
+    sources, references = evaluation.read_tsv_pairs(corpus_dir / "dev.tsv")
+    sources, references = sources[:limit], references[:limit]
+    manifest = json.loads((corpus_dir / "manifest.json").read_text())
+    paths = [corpus_dir / manifest["tokenizer"][side] for side in ("source", "target")]
+
+    def score(model, epoch):
+        translator = Translator(model, *paths, beam_width=1,
+                                max_length_ratio=settings["decode"]["max_length_ratio"],
+                                max_length_extra=settings["decode"]["max_length_extra"])
+        scores = evaluation.score(translator.translate(sources), references)
+        print(f"epoch {epoch}: dev BLEU {scores['bleu']:.1f}, chrF {scores['chrf']:.1f} "
+              f"(greedy, {len(sources)} sentences)")
+        return {"dev_bleu": scores["bleu"], "dev_chrf": scores["chrf"]}
+    return score
 
 
 def build_parser():

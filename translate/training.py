@@ -1,6 +1,7 @@
 """Training: Keras `fit` epoch by epoch, with checkpoints that resume exactly.
 
-A run directory holds `config.json`, `checkpoints/` (the latest few, with the
+A run directory holds `config.json`, `run.json` (the corpus directory),
+`checkpoints/` (the latest few, with the
 optimizer state, the epoch, and the batch reached within it), `best/` (the
 weights of the best dev loss), `metrics.jsonl`, `tensorboard/` and
 `curves.png`. Running the same command again after an interruption (Ctrl-C,
@@ -19,7 +20,7 @@ import tensorflow as tf
 from translate import config as config_lib
 from translate import dataset, plots, tokenizer
 from translate.atomic import atomic_file
-from translate.model import Seq2Seq
+from translate.model import build_model
 from translate.tokenizer import SPECIAL_IDS
 
 PAD = SPECIAL_IDS["pad"]
@@ -70,17 +71,6 @@ def masked_accuracy(y_true, y_pred):
     mask = tf.cast(tf.not_equal(labels, PAD), tf.float32)
     hits = tf.cast(tf.equal(tf.argmax(y_pred, -1, output_type=tf.int32), labels), tf.float32)
     return tf.reduce_sum(hits * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
-
-
-def build_model(model_config, source_vocab, target_vocab):
-    """A built `Seq2Seq` from the config's `model` section."""
-    settings = dict(model_config)
-    if source_vocab != target_vocab:
-        settings["share_embeddings"] = False
-    model = Seq2Seq(source_vocab, target_vocab, **settings)
-    probe = tf.constant([[3, PAD]], tf.int32)
-    model({"source": probe, "target_in": probe})
-    return model
 
 
 class _Progress(keras.callbacks.Callback):
@@ -182,6 +172,8 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
     corpus_dir, run_dir = Path(corpus_dir), Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _save_config(run_dir, config)
+    with atomic_file(run_dir / "run.json", encoding="utf-8") as f:
+        json.dump({"corpus_dir": str(corpus_dir.resolve())}, f)
     train_cfg = config["train"]
     keras.utils.set_random_seed(train_cfg["seed"])
     keras.mixed_precision.set_global_policy(train_cfg["precision"])

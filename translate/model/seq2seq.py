@@ -166,3 +166,14 @@ class Seq2Seq(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def build_model(model_config, source_vocab, target_vocab):
+    """A built `Seq2Seq` from the config's `model` section."""
+    settings = dict(model_config)
+    if source_vocab != target_vocab:
+        settings["share_embeddings"] = False
+    model = Seq2Seq(source_vocab, target_vocab, **settings)
+    probe = ops.convert_to_tensor([[3, PAD]], "int32")
+    model({"source": probe, "target_in": probe})
+    return model
