@@ -46,7 +46,7 @@ def test_tiny_training_learns_and_writes_its_records(corpus, tmp_path):
     assert records[-1]["train_tokens_per_second"] > 0
     assert (tmp_path / "run" / "curves.png").read_bytes()[:4] == b"\x89PNG"
     assert list((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents*"))
-    assert list((tmp_path / "run" / "best").glob("*.index"))
+    assert (tmp_path / "run" / training.BEST_WEIGHTS).exists()
 
 
 def test_killed_training_resumes_from_its_last_checkpoint(corpus, tmp_path):
@@ -86,8 +86,7 @@ def test_trained_model_reloads_in_a_fresh_process(corpus, tmp_path):
     (source, _), (vocab, _) = training.tokenizers(corpus)
     model = build_model(settings["model"], vocab, vocab)
     import tensorflow as tf
-    tf.train.Checkpoint(model=model).restore(
-        tf.train.latest_checkpoint(str(tmp_path / "run" / "best"))).expect_partial()
+    model.load_weights(tmp_path / "run" / training.BEST_WEIGHTS)
     batch = {"source": np.array([[5, 6, 7, 3]], "int32"),
              "target_in": np.array([[2, 8, 9]], "int32")}
     np.save(tmp_path / "want.npy", np.asarray(model(batch)))
@@ -128,3 +127,30 @@ def test_cli_train_reports_a_bad_config_without_traceback(corpus, tmp_path):
                             env=ENV, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     assert "unknown key train.epochz" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_checkpoints_hold_every_model_weight(corpus, tmp_path):
+    """A restored best checkpoint is the model that scored the best dev loss."""
+    import tensorflow as tf
+
+    from translate import dataset
+    settings = config.preset("tiny")
+    settings["train"]["epochs"] = 2
+    training.train(corpus, tmp_path / "run", settings, verbose=0)
+    (source, target), (vocab, _) = training.tokenizers(corpus)
+    model = build_model(settings["model"], vocab, vocab)
+    model.load_weights(tmp_path / "run" / training.BEST_WEIGHTS)
+    model.compile(loss=training.MaskedCrossEntropy(settings["train"]["label_smoothing"]))
+    dev = dataset.make_dataset(str(corpus / "dev.tsv"), source, target,
+                               batch_tokens=settings["train"]["batch_tokens"],
+                               max_length=settings["train"]["max_length"], shuffle=False)
+    records = training.read_metrics(tmp_path / "run")
+    assert abs(model.evaluate(dev, verbose=0) - min(r["val_loss"] for r in records)) < 1e-3
+    # The latest training checkpoint holds every weight too (resumption).
+    fresh = build_model(settings["model"], vocab, vocab)
+    tf.train.Checkpoint(model=fresh).restore(
+        tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints"))).expect_partial()
+    loss = training.MaskedCrossEntropy(settings["train"]["label_smoothing"])
+    batches = [(float(loss(y, fresh(x))), int(y.shape[0])) for x, y in dev]
+    mean = sum(v * n for v, n in batches) / sum(n for _, n in batches)  # as Keras averages
+    assert abs(mean - records[-1]["val_loss"]) < 1e-3

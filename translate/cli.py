@@ -114,12 +114,168 @@ def _dev_scorer(corpus_dir, settings, limit=400):
     return score
 
 
+def _add_model_arguments(p):
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--beam", type=int, metavar="N",
+                   help="beam width (1: greedy; default: the run's config)")
+    p.add_argument("--batch-size", type=int, default=64)
+
+
+def _add_memory_arguments(p):
+    p.add_argument("--memory", metavar="CORPUS_DIR",
+                   help="combine with the translation memory of this corpus (its train.tsv)")
+    p.add_argument("--memory-threshold", type=float, metavar="S",
+                   help="similarity from which the memory is used (default: chosen on "
+                        "the memory corpus's dev split)")
+
+
+def _translator(args):
+    from translate.inference import Translator
+
+    overrides = {"beam_width": args.beam} if args.beam else {}
+    return Translator.from_run(args.run_dir, **overrides)
+
+
+def _translate_sources(args, translator, sources):
+    """Model (and memory) outputs and their origins for `sources`."""
+    from tqdm import tqdm
+
+    from translate import assist
+
+    progress = lambda batches: tqdm(batches, desc="translating", unit=" batches",  # noqa: E731
+                                    file=sys.stderr)
+    if not args.memory:
+        outputs = translator.translate(sources, args.batch_size, progress=progress)
+        return outputs, None, None
+    threshold = args.memory_threshold
+    if threshold is None:
+        threshold = assist.dev_threshold(translator, args.memory, args.run_dir)
+    outputs, origins = assist.translate_with_memory(translator, sources, args.memory,
+                                                    threshold, progress=progress)
+    return outputs, origins, threshold
+
+
+def _add_evaluate(commands):
+    p = commands.add_parser("evaluate", help="BLEU, chrF and placeholder accuracy on a TSV")
+    _add_model_arguments(p)
+    p.add_argument("--tsv", required=True, metavar="FILE")
+    _add_memory_arguments(p)
+    p.add_argument("--out", metavar="FILE",
+                   help="hypotheses file (default: RUN_DIR/hypotheses-<tsv name>.txt)")
+    p.set_defaults(run=_run_evaluate)
+
+
+def _run_evaluate(args):
+    import json
+    from pathlib import Path
+
+    from translate import evaluation
+    from translate.atomic import atomic_file
+
+    sources, references = evaluation.read_tsv_pairs(args.tsv)
+    outputs, origins, threshold = _translate_sources(args, _translator(args), sources)
+    scores = evaluation.score(outputs, references)
+    placeholders = evaluation.placeholder_accuracy(sources, outputs)
+    out = Path(args.out or Path(args.run_dir) / f"hypotheses-{Path(args.tsv).stem}.txt")
+    with atomic_file(out, encoding="utf-8") as f:
+        f.writelines(line + "\n" for line in outputs)
+    report = {"tsv": str(args.tsv), "beam": args.beam, **scores,
+              "placeholders": placeholders, "hypotheses": str(out)}
+    if origins is not None:
+        report["memory"] = {"corpus": args.memory, "threshold": threshold,
+                            "used": sum(o.kind == "memory" for o in origins)}
+    with atomic_file(Path(args.run_dir) / f"evaluation-{Path(args.tsv).stem}.json",
+                     encoding="utf-8") as f:
+        json.dump(report, f, indent=1)
+    print(f"BLEU {scores['bleu']:.2f}  ({scores['bleu_signature']})")
+    print(f"chrF {scores['chrf']:.2f}  ({scores['chrf_signature']})")
+    if placeholders["accuracy"] is not None:
+        print(f"placeholders reproduced exactly: {100 * placeholders['accuracy']:.1f}% "
+              f"({placeholders['reproduced']}/{placeholders['with_placeholders']})")
+    if origins is not None:
+        print(f"memory used for {report['memory']['used']}/{len(outputs)} sentences "
+              f"(threshold {threshold:.2f})")
+    print(f"hypotheses: {out}")
+
+
+def _add_translate(commands):
+    p = commands.add_parser("translate", help="translate lines from a file or stdin")
+    _add_model_arguments(p)
+    p.add_argument("file", nargs="?", metavar="FILE", help="default: standard input")
+    _add_memory_arguments(p)
+    p.set_defaults(run=_run_translate)
+
+
+def _run_translate(args):
+    if args.file:
+        with open(args.file, encoding="utf-8") as f:
+            sources = [line.rstrip("\n") for line in f]
+    else:
+        sources = [line.rstrip("\n") for line in sys.stdin]
+    if not sources:
+        return
+    outputs, _, _ = _translate_sources(args, _translator(args), sources)
+    for line in outputs:
+        print(line)
+
+
+def _add_align(commands):
+    p = commands.add_parser("align", help="draw the attention alignment of one sentence")
+    _add_model_arguments(p)
+    p.add_argument("sentence")
+    p.add_argument("--out", required=True, metavar="PNG")
+    p.set_defaults(run=_run_align)
+
+
+def _run_align(args):
+    from translate import plots
+
+    source, target, weights = _translator(args).alignment(args.sentence)
+    plots.attention_heatmap(weights, source, target, args.out)
+    print(f"{' '.join(target)}\nalignment: {args.out}")
+
+
+def _add_export(commands):
+    p = commands.add_parser(
+        "export", help="export a run as a TF Serving SavedModel (text in, text out)",
+        description="Writes OUT/NAME/VERSION/: a SavedModel whose signatures take raw "
+                    "sentences and return translations (serving_default: beam search; "
+                    "translate_greedy), with TF Serving warm-up requests. It needs only "
+                    "TensorFlow and TensorFlow Text to run.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--out", required=True, metavar="BASE_DIR",
+                   help="the model base directory (TF Serving's --model_base_path is "
+                        "BASE_DIR/NAME)")
+    p.add_argument("--name", default="translator", help="model name (default: %(default)s)")
+    p.add_argument("--version", type=int, metavar="N",
+                   help="version number (default: 1 + the highest existing one)")
+    p.add_argument("--force", action="store_true", help="replace an existing version")
+    p.add_argument("--beam", type=int, metavar="N",
+                   help="beam width of serving_default (default: the run's config)")
+    p.add_argument("--length-penalty", type=float, metavar="A",
+                   help="length penalty exponent (default: the run's config)")
+    p.set_defaults(run=_run_export)
+
+
+def _run_export(args):
+    from translate.export import export
+
+    path = export(args.run_dir, args.out, name=args.name, version=args.version,
+                  force=args.force, beam_width=args.beam,
+                  length_penalty=args.length_penalty)
+    print(path)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="translate", description="GRU neural machine translation.")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_prepare(commands)
     _add_train(commands)
+    _add_evaluate(commands)
+    _add_translate(commands)
+    _add_align(commands)
+    _add_export(commands)
     return parser
 
 

@@ -9,6 +9,7 @@ import tensorflow as tf
 from translate import config as config_lib
 from translate import decoding, tokenizer
 from translate.model import build_model
+from translate.training import BEST_WEIGHTS
 from translate.tokenizer import SPECIAL_IDS
 
 PAD, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["eos"]
@@ -50,7 +51,8 @@ class Translator:
         Args:
             run_dir: from `translate train` (it names its corpus directory,
                 whose tokenizers are used).
-            checkpoint: "best" or "latest".
+            checkpoint: "best" (the weights of the best dev loss) or "latest"
+                (the last training checkpoint).
             **decode_overrides: decoding settings (`beam_width`,
                 `length_penalty`, ...) replacing the run config's.
 
@@ -65,11 +67,17 @@ class Translator:
         manifest = json.loads((corpus_dir / "manifest.json").read_text())
         paths = [corpus_dir / manifest["tokenizer"][side] for side in ("source", "target")]
         model = build_model(settings["model"], *[tokenizer.vocab_size(p) for p in paths])
-        folder = run_dir / ("best" if checkpoint == "best" else "checkpoints")
-        latest = tf.train.latest_checkpoint(str(folder))
-        if latest is None:
-            raise FileNotFoundError(f"no checkpoint in {folder}; train first.")
-        tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+        if checkpoint == "best":
+            weights = run_dir / BEST_WEIGHTS
+            if not weights.exists():
+                raise FileNotFoundError(f"no {weights}: no epoch has finished yet.")
+            model.load_weights(weights)
+        else:
+            latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+            if latest is None:
+                raise FileNotFoundError(f"no checkpoint in {run_dir / 'checkpoints'}.")
+            # The checkpoint also holds the optimizer, which is not needed here.
+            tf.train.Checkpoint(model=model).restore(latest).expect_partial()
         decode = {**settings["decode"], **decode_overrides}
         return cls(model, *paths, beam_width=decode["beam_width"],
                    length_penalty=decode["length_penalty"],

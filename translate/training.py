@@ -2,8 +2,8 @@
 
 A run directory holds `config.json`, `run.json` (the corpus directory),
 `checkpoints/` (the latest few, with the
-optimizer state, the epoch, and the batch reached within it), `best/` (the
-weights of the best dev loss), `metrics.jsonl`, `tensorboard/` and
+optimizer state, the epoch, and the batch reached within it),
+`best.weights.h5` (the weights of the best dev loss), `metrics.jsonl`, `tensorboard/` and
 `curves.png`. Running the same command again after an interruption (Ctrl-C,
 kill -9) restores the latest checkpoint and goes on from the same step and
 the same position in the data: each epoch's batches come from a dataset
@@ -11,6 +11,7 @@ seeded by the epoch, so the batches already seen are skipped exactly.
 """
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from translate.model import build_model
 from translate.tokenizer import SPECIAL_IDS
 
 PAD = SPECIAL_IDS["pad"]
+BEST_WEIGHTS = "best.weights.h5"
 
 
 @keras.saving.register_keras_serializable(package="translate")
@@ -113,6 +115,13 @@ class TokenCount(keras.metrics.Metric):
         self.count.assign(0.0)
 
 
+def _save_best(model, run_dir):
+    """The model's weights (no optimizer) as `best.weights.h5`, atomically."""
+    staging = run_dir / ".staging-best.weights.h5"
+    model.save_weights(staging)
+    os.replace(staging, run_dir / BEST_WEIGHTS)
+
+
 def _save_config(run_dir, config):
     path = run_dir / "config.json"
     if path.exists():
@@ -196,8 +205,6 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, **state)
     manager = tf.train.CheckpointManager(checkpoint, run_dir / "checkpoints",
                                          max_to_keep=train_cfg["keep_checkpoints"])
-    best = tf.train.CheckpointManager(tf.train.Checkpoint(model=model),
-                                      run_dir / "best", max_to_keep=1)
     resumed_from = None
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
@@ -236,7 +243,7 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
         if dev_loss < float(state["best_dev_loss"]):
             state["best_dev_loss"].assign(dev_loss)
             state["bad_epochs"].assign(0)
-            best.save(checkpoint_number=optimizer.iterations)
+            _save_best(model, run_dir)
         else:
             state["bad_epochs"].assign_add(1)
         state["epoch"].assign_add(1)

@@ -74,22 +74,35 @@ class Seq2Seq(keras.Model):
         self.target_embedding = (self.source_embedding if share_embeddings else
                                  keras.layers.Embedding(target_vocab, embedding_dim,
                                                         name="target_embedding"))
-        self.encoder = []
+        # Layers are attributes, not list items: tf.train.Checkpoint follows
+        # attributes of Keras 3 models but not the lists Keras tracks.
         for i in range(encoder_layers):
             layer = gru_keras.GRU(units, return_sequences=True, dropout=dropout,
                                   name=f"encoder_{i}")
             if bidirectional:
                 layer = keras.layers.Bidirectional(layer, name=f"encoder_{i}_bi")
-            self.encoder.append(layer)
+            setattr(self, f"encoder_{i}", layer)
         self.bridge = keras.layers.Dense(units, activation="tanh", name="bridge")
-        self.decoder = [gru_keras.GRU(units, return_sequences=True, dropout=dropout,
-                                      name=f"decoder_{i}")
-                        for i in range(decoder_layers)]
+        for i in range(decoder_layers):
+            setattr(self, f"decoder_{i}", gru_keras.GRU(
+                units, return_sequences=True, dropout=dropout, name=f"decoder_{i}"))
         self.attention = Attention(units, attention, name="attention")
         self.combine = keras.layers.Dense(units, activation="tanh", name="combine")
         self.dropout = keras.layers.Dropout(dropout)
         self.projection = (None if tie_output else
                            keras.layers.Dense(target_vocab, name="projection"))
+
+    @property
+    def encoder(self):
+        """The encoder layers, first to last."""
+        return [getattr(self, f"encoder_{i}")
+                for i in range(self.settings["encoder_layers"])]
+
+    @property
+    def decoder(self):
+        """The decoder GRU layers, first to last."""
+        return [getattr(self, f"decoder_{i}")
+                for i in range(self.settings["decoder_layers"])]
 
     # -- encoder ---------------------------------------------------------
     def encode(self, source, training=False):

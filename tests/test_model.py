@@ -1,0 +1,64 @@
+"""The encoder-decoder: built from gru_keras.GRU only, padding-blind, its
+step-by-step decoder equal to teacher forcing, options and their errors."""
+
+import keras
+import numpy as np
+import pytest
+
+import gru_keras
+from translate.model import Seq2Seq
+
+SOURCE = np.array([[5, 6, 7, 3, 0, 0], [8, 9, 3, 0, 0, 0]], "int32")
+TARGET_IN = np.array([[2, 10, 11, 12], [2, 13, 14, 0]], "int32")
+
+
+def model(**kwargs):
+    keras.utils.set_random_seed(0)
+    settings = dict(embedding_dim=16, units=16, dropout=0.1, encoder_layers=2,
+                    decoder_layers=2)
+    settings.update(kwargs)
+    m = Seq2Seq(40, 40, **settings)
+    m({"source": SOURCE, "target_in": TARGET_IN})
+    return m
+
+
+def test_only_gru_keras_recurrent_layers():
+    m = model()
+    rnns = [layer for layer in m._flatten_layers() if isinstance(layer, keras.layers.RNN)]
+    assert rnns and all(isinstance(layer, gru_keras.GRU) for layer in rnns)
+
+
+@pytest.mark.parametrize("attention", ["additive", "multiplicative"])
+@pytest.mark.parametrize("tie_output", [False, True])
+def test_step_decoding_equals_teacher_forcing(attention, tie_output):
+    m = model(attention=attention, tie_output=tie_output, bidirectional=not tie_output)
+    logits = m({"source": SOURCE, "target_in": TARGET_IN}).numpy()
+    memory, mask, states = m.encode(SOURCE)
+    keys = m.attention_keys(memory)
+    for t in range(TARGET_IN.shape[1]):
+        step, states, weights = m.decode_step(TARGET_IN[:, t], states, keys, memory, mask)
+        np.testing.assert_allclose(step.numpy()[0], logits[0, t], atol=1e-5)
+        np.testing.assert_allclose(np.asarray(weights)[:, 4:], 0.0, atol=1e-7)
+
+
+def test_padding_does_not_change_a_sentence():
+    m = model()
+    alone = m({"source": SOURCE[1:, :3], "target_in": TARGET_IN[1:, :3]}).numpy()
+    batched = m({"source": SOURCE, "target_in": TARGET_IN}).numpy()
+    np.testing.assert_allclose(batched[1, :3], alone[0], atol=1e-5)
+
+
+def test_dropout_only_in_training():
+    m = model(dropout=0.5)
+    inputs = {"source": SOURCE, "target_in": TARGET_IN}
+    np.testing.assert_allclose(m(inputs).numpy(), m(inputs).numpy())
+    assert np.abs(m(inputs, training=True).numpy() - m(inputs).numpy()).max() > 1e-4
+
+
+def test_invalid_options_are_named():
+    with pytest.raises(ValueError, match="share_embeddings needs one vocabulary"):
+        Seq2Seq(40, 50, share_embeddings=True)
+    with pytest.raises(ValueError, match="tie_output needs units == embedding_dim"):
+        Seq2Seq(40, 40, units=32, embedding_dim=16, tie_output=True)
+    with pytest.raises(ValueError, match="attention kind"):
+        Seq2Seq(40, 40, attention="dot")
