@@ -1,0 +1,340 @@
+"""`translate export`: a SavedModel for TF Serving, raw sentences in, translations
+out, that loads and runs with TensorFlow and TensorFlow Text alone."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+
+from messages import synthetic_pairs, write_tsv
+from translate import config, training
+from translate.evaluation import read_tsv_pairs
+from translate.export import _gru_layers, _without_cudnn, export, next_version
+from translate.inference import Translator
+from translate.model import Seq2Seq
+from translate.prepare import prepare_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+BIN = Path(sys.executable).parent
+
+# A fresh interpreter that cannot import this project: TF1's session loader,
+# the signature run by tensor names, as TF Serving runs it.
+TF1_LOADER = r"""
+import importlib.abc, json, sys
+
+class Forbidden(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("translate", "gru_keras"):
+            raise ImportError(f"the export must not need {name}")
+        return None
+
+sys.meta_path.insert(0, Forbidden())
+import tensorflow as tf
+import tensorflow_text  # registers the SentencePiece ops
+
+export_dir, sentences = sys.argv[1], json.loads(sys.stdin.read())
+with tf.compat.v1.Session(graph=tf.Graph()) as sess:
+    meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], export_dir)
+    signature = meta.signature_def["serving_default"]
+    fetches = {key: signature.outputs[key].name for key in ("translation", "score")}
+    out = sess.run(fetches, {signature.inputs["text"].name: sentences})
+print(json.dumps({
+    "translation": [t.decode("utf-8") for t in out["translation"]],
+    "score": [float(s) for s in out["score"]],
+    "dtypes": {"text": signature.inputs["text"].dtype,
+               **{k: signature.outputs[k].dtype for k in fetches}},
+    "project_modules": sorted(m for m in sys.modules
+                              if m.split(".")[0] in ("translate", "gru_keras")),
+}))
+"""
+
+# saved_model_cli with the TF Text ops registered (it has no flag to load them).
+SAVED_MODEL_CLI_WITH_TF_TEXT = (
+    "import sys, tensorflow_text; "
+    "from tensorflow.python.tools.saved_model_cli import main; "
+    "sys.argv[0] = 'saved_model_cli'; sys.exit(main())")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("export")
+    tsv = write_tsv(root / "pairs.tsv", synthetic_pairs(800))
+    prepare_corpus(root / "corpus", tsv=[tsv], vocab_size=600,
+                   dev_fraction=0.05, test_fraction=0.05)
+    settings = config.preset("tiny")
+    settings["train"]["epochs"] = 1
+    training.train(root / "corpus", root / "run", settings, verbose=0)
+    # A tiny model after a few steps says one token again and again (or
+    # nothing): seeded random weights, sharper than an initialisation, give
+    # long and varied outputs, byte pieces included, so that comparing the
+    # export with the Translator means something.
+    model = Translator.from_run(root / "run").model
+    rng = np.random.default_rng(0)
+    for weight in model.trainable_weights:
+        weight.assign(rng.normal(0, 3 / np.sqrt(weight.shape[0]), weight.shape)
+                      .astype("float32"))
+    model.save_weights(root / "run" / training.BEST_WEIGHTS)
+    return root
+
+
+@pytest.fixture(scope="module")
+def exported(run):
+    return export(run / "run", run / "models")
+
+
+@pytest.fixture(scope="module")
+def settings(exported):
+    return json.loads((exported / "assets" / "decoding.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def translator(run, settings):
+    return Translator.from_run(run / "run", beam_width=settings["beam_width"],
+                               length_penalty=settings["length_penalty"])
+
+
+@pytest.fixture(scope="module")
+def sentences(run):
+    """The test split's sources (a handful: the synthetic corpus has 140
+    distinct ones), then the dev split's, then training sources, 48 in all."""
+    sources = []
+    for split in ("test", "dev", "train"):
+        sources += read_tsv_pairs(run / "corpus" / f"{split}.tsv")[0]
+    return sources[:48]
+
+
+@pytest.fixture(scope="module")
+def serve(exported):
+    loaded = tf.saved_model.load(str(exported))
+
+    def call(texts, signature="serving_default"):
+        out = loaded.signatures[signature](text=tf.constant(texts, tf.string))
+        return [t.decode("utf-8") for t in out["translation"].numpy()], out["score"].numpy()
+    return call
+
+
+def hidden_entries(directory):
+    return [p.name for p in Path(directory).iterdir() if p.name.startswith(".")]
+
+
+def test_tf1_session_loader_in_a_fresh_process_matches_the_translator(
+        exported, translator, sentences, settings):
+    assert exported.name == "1" and exported.parent.name == "translator"
+    result = subprocess.run([sys.executable, "-c", TF1_LOADER, str(exported)],
+                            input=json.dumps(sentences), capture_output=True, text=True,
+                            env=ENV, cwd=exported.parent, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    served = json.loads(result.stdout.splitlines()[-1])
+    assert served["project_modules"] == []
+    assert served["dtypes"] == {"text": tf.string.as_datatype_enum,
+                                "translation": tf.string.as_datatype_enum,
+                                "score": tf.float32.as_datatype_enum}
+    expected, scores, _ = translator.translate_batch(sentences)
+    assert sum(map(bool, expected)) > 0.9 * len(expected), "not a vacuous comparison"
+    assert len(set(expected)) > 0.5 * len(expected), "not a vacuous comparison"
+    assert served["translation"] == expected
+    np.testing.assert_allclose(served["score"], scores, atol=1e-3)
+    assert settings["beam_width"] == config.preset("tiny")["decode"]["beam_width"]
+
+
+def test_greedy_signature_matches_the_greedy_translator(run, serve, sentences):
+    greedy = Translator.from_run(run / "run", beam_width=1)
+    texts, scores = serve(sentences, "translate_greedy")
+    expected, expected_scores, _ = greedy.translate_batch(sentences)
+    assert texts == expected
+    np.testing.assert_allclose(scores, expected_scores, atol=1e-3)
+
+
+def test_saved_model_cli_shows_and_runs_the_signature(exported, translator, tmp_path):
+    shown = subprocess.run(
+        [BIN / "saved_model_cli", "show", "--dir", exported, "--tag_set", "serve",
+         "--signature_def", "serving_default"],
+        capture_output=True, text=True, env=ENV, timeout=300)
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    for expected in ("inputs['text']", "DT_STRING", "outputs['translation']",
+                     "outputs['score']", "DT_FLOAT", "shape: (-1)"):
+        assert expected in shown.stdout, shown.stdout
+    listed = subprocess.run([BIN / "saved_model_cli", "show", "--dir", exported,
+                             "--tag_set", "serve"],
+                            capture_output=True, text=True, env=ENV, timeout=300)
+    assert '"serving_default"' in listed.stdout and '"translate_greedy"' in listed.stdout
+
+    sentence = "Could not open file %s for the printer"
+    ran = subprocess.run(
+        [sys.executable, "-c", SAVED_MODEL_CLI_WITH_TF_TEXT, "run", "--dir", exported,
+         "--tag_set", "serve", "--signature_def", "serving_default",
+         "--input_exprs", f'text=["{sentence}"]', "--outdir", tmp_path / "out"],
+        capture_output=True, text=True, env=ENV, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    translation = np.load(tmp_path / "out" / "translation.npy", allow_pickle=True)
+    assert [t.decode("utf-8") for t in translation] == translator.translate_batch([sentence])[0]
+    assert np.load(tmp_path / "out" / "score.npy").shape == (1,)
+
+
+def test_odd_inputs_all_return_and_do_not_disturb_the_batch(serve, translator):
+    normal = "Deleted {count} items for the folder"
+    huge = ("Could not open file %s for the user " * 3000).encode()[:100_000]
+    controls = "Line %u:\x00\x07\x1b for the\tfile\r\n\u0085\u2028".encode()
+    batch = [b"", b"\xff\xfe", controls, huge, normal.encode(), "  \u00a0\u2028 ".encode()]
+    texts, scores = serve(batch)
+    assert len(texts) == len(scores) == len(batch)
+    assert texts[0] == "" and scores[0] == 0.0, "empty in, empty out"
+    assert texts[5] == "" and scores[5] == 0.0, "only whitespace is empty"
+    assert texts[4] == serve([normal])[0][0] == translator.translate_batch([normal])[0][0]
+    assert texts[2] == translator.translate_batch(["Line %u: for the file"])[0][0], \
+        "control characters and whitespace runs become single spaces"
+    assert texts[3] == translator.translate_batch([huge.decode()])[0][0], \
+        "cutting a huge input by bytes keeps the pieces the model sees"
+    assert np.all(np.isfinite(scores))
+
+
+def test_an_empty_batch_gives_empty_outputs(serve):
+    texts, scores = serve(tf.zeros([0], tf.string))
+    assert texts == [] and scores.shape == (0,)
+
+
+def test_warmup_requests_are_prediction_logs(exported, serve):
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    path = exported / "assets.extra" / "tf_serving_warmup_requests"
+    records = list(tf.data.TFRecordDataset(str(path)).as_numpy_iterator())
+    assert 1 <= len(records) <= 1000
+    for record in records:
+        log = prediction_log_pb2.PredictionLog.FromString(record)
+        request = log.predict_log.request
+        assert request.model_spec.name == "translator"
+        assert request.model_spec.signature_name == "serving_default"
+        assert list(request.inputs) == ["text"]
+        texts = tf.make_ndarray(request.inputs["text"])
+        assert request.inputs["text"].dtype == tf.string.as_datatype_enum
+        assert len(serve(list(texts))[0]) == len(texts), "replays as TF Serving would"
+
+
+def test_graph_has_no_xla_must_compile_and_no_python_ops(exported):
+    proto = saved_model_pb2.SavedModel.FromString((exported / "saved_model.pb").read_bytes())
+    marked, ops = [], set()
+    for meta in proto.meta_graphs:
+        nodes = list(meta.graph_def.node)
+        for function in meta.graph_def.library.function:
+            if function.attr["_XlaMustCompile"].b:
+                marked.append(function.signature.name)
+            nodes += function.node_def
+        marked += [n.name for n in nodes if n.attr["_XlaMustCompile"].b]
+        ops |= {n.op for n in nodes}
+    assert len(proto.meta_graphs[0].graph_def.library.function) > 10
+    assert marked == []
+    assert not ops & {"EagerPyFunc", "PyFunc", "PyFuncStateless", "XlaLaunch", "_XlaRun"}
+    assert "SentencepieceTokenizeOp" in ops and "SentencepieceDetokenizeOp" in ops
+
+
+def test_export_traces_every_gru_without_cudnn_and_restores_the_setting():
+    model = Seq2Seq(50, 50, embedding_dim=8, units=8, encoder_layers=2, decoder_layers=2)
+    layers = _gru_layers(model)
+    assert len(layers) == 2 * 2 + 2, "forward and backward encoder layers, decoder layers"
+    with _without_cudnn(model):
+        assert {layer.use_cudnn for layer in layers} == {False}
+    assert {layer.use_cudnn for layer in layers} == {"auto"}
+
+
+def test_versions_numbering_and_no_overwrite(run, exported, tmp_path):
+    assert hidden_entries(exported.parent) == [], "no temporary directories left"
+    assert sorted(p.name for p in exported.iterdir()) == [
+        "assets", "assets.extra", "fingerprint.pb", "saved_model.pb", "variables"]
+    for name in ("1", "3", "10", ".11.tmp", "abc", "٣"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "20").write_text("a file, not a version")
+    assert next_version(tmp_path) == 11
+    assert next_version(tmp_path / "missing") == 1
+    with pytest.raises(FileExistsError, match="version 1 of model 'translator'"):
+        export(run / "run", run / "models", version=1)
+    assert (exported / "saved_model.pb").exists()
+    with pytest.raises(ValueError, match="version"):
+        export(run / "run", run / "models", version=0)
+
+
+def test_failed_export_leaves_nothing(run, tmp_path, monkeypatch):
+    def interrupted(module, export_dir, **kwargs):
+        (Path(export_dir) / "saved_model.pb").write_bytes(b"half")
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(tf.saved_model, "save", interrupted)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        export(run / "run", tmp_path, name="m")
+    assert list((tmp_path / "m").iterdir()) == []
+
+
+def test_cli_exports_a_new_version_and_replaces_one_only_with_force(run, tmp_path):
+    base = tmp_path / "models"
+    (base / "translator" / "2").mkdir(parents=True)
+    (base / "translator" / "2" / "old").write_text("old")
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "translate", "export", run / "run",
+                               "--out", base, *map(str, args)],
+                              cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+
+    refused = cli("--version", "2")
+    assert refused.returncode == 2 and "version 2" in refused.stderr
+    done = cli("--version", "2", "--force", "--beam", "1")
+    assert done.returncode == 0, done.stderr[-3000:]
+    path = Path(done.stdout.strip().splitlines()[-1])
+    assert path == base / "translator" / "2"
+    assert not (path / "old").exists() and (path / "saved_model.pb").exists()
+    assert json.loads((path / "assets" / "decoding.json").read_text())["beam_width"] == 1
+    assert hidden_entries(path.parent) == []
+    assert next_version(path.parent) == 3
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(shutil.which("tensorflow_model_server") is None,
+                    reason="tensorflow_model_server is not on PATH (TF Serving is not "
+                           "installed on this machine; it is not a pip package)")
+def test_tensorflow_model_server_serves_the_export(exported, translator, sentences, tmp_path):
+    rest, grpc = _free_port(), _free_port()
+    log = open(tmp_path / "server.log", "w")
+    server = subprocess.Popen(
+        [shutil.which("tensorflow_model_server"), f"--port={grpc}", f"--rest_api_port={rest}",
+         "--model_name=translator", f"--model_base_path={exported.parent.resolve()}"],
+        stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{rest}/v1/models/translator"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    status = json.load(response)["model_version_status"]
+                if status and status[0]["state"] == "AVAILABLE":
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the model did not become available"
+            time.sleep(1)
+        body = json.dumps({"signature_name": "serving_default",
+                           "inputs": {"text": sentences[:8]}}).encode()
+        request = urllib.request.Request(url + ":predict", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            outputs = json.load(response)["outputs"]
+        assert outputs["translation"] == translator.translate_batch(sentences[:8])[0]
+        assert len(outputs["score"]) == 8
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()

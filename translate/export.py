@@ -1,0 +1,406 @@
+"""Export a training run as a SavedModel for TensorFlow Serving: text in, text out.
+
+`export(run_dir, base_dir)` writes `base_dir/<name>/<version>/`, the layout
+TF Serving's `--model_base_path=base_dir/<name>` watches. The SavedModel needs
+only TensorFlow and TensorFlow Text ops to load and run (no Python, nothing of
+this project), and holds:
+
+- `serving_default`: input `text` (`tf.string`, shape `[None]`, raw
+  sentences); outputs `translation` (`tf.string`, `[None]`) and `score`
+  (`float32`, `[None]`, the length-normalised log-probability that
+  `translate.decoding` defines). Beam search, with the beam width and length
+  penalty fixed at export (the run's config unless overridden).
+- `translate_greedy`: the same with greedy search.
+
+Everything between the raw string and the translation is in the graph, per
+sentence, so one odd input never fails its batch:
+
+1. The input is cut to its first `max_input_bytes` bytes (64 per source
+   token kept, 8192 for the default 128 tokens). SentencePiece pieces are at
+   most 16 characters (64 bytes), so the cut changes nothing the model would
+   see, unless the kept pieces are spread over more bytes than that (long
+   runs of whitespace or control characters); it bounds the work on a huge
+   input.
+2. Invalid UTF-8 (and a character cut in half by step 1) becomes U+FFFD
+   (`tf.strings.unicode_transcode(errors="replace")`).
+3. Control characters (Unicode `Cc`: C0, DEL, C1, tabs and line breaks) and
+   Unicode separators (`Z`: spaces, no-break spaces, U+2028...) become
+   spaces, runs of them one space, and the ends are stripped: the corpus
+   cleaning's whitespace rule (`translate.corpus.clean.normalize`), plus
+   control characters.
+4. Tokenization with the run's SentencePiece model (its bytes embedded in the
+   graph, `tensorflow_text.SentencepieceTokenizer`), truncation to the
+   model's maximum source length (`max_source_length - 1` pieces, then EOS,
+   exactly as `translate.inference.Translator.encode`), padding.
+5. Search (`translate.decoding`, bounded per sentence), then the target
+   pieces without PAD and EOS are detokenized (always valid UTF-8).
+
+An input that is empty after cleaning translates to "" with score 0 (the model
+is not asked to invent a sentence for it); an empty batch gives empty outputs.
+
+Also written:
+
+- `assets/decoding.json`: the decoding settings fixed in the graph (beam
+  width, length penalty, length limits, maximum source length and input
+  bytes) and where the model came from. It is a `tf.saved_model.Asset`, so it
+  belongs to the SavedModel (listed in its asset file defs, copied by a
+  re-save); TF Serving reads the version directory where it lies and needs
+  nothing from it.
+- `assets.extra/tf_serving_warmup_requests`: a TFRecord file of
+  `tensorflow.serving.PredictionLog`s, `PredictRequest`s to
+  `serving_default`, which TF Serving replays before it declares the
+  version available.
+
+Custom-code notes: gru_keras compiles some steps with XLA (`jit_compile`),
+which TF Serving may lack; the export traces everything under
+`gru_keras.use_xla(False)` and refuses to write a graph with any
+`_XlaMustCompile=true` left (`xla_must_compile`). It also traces the GRUs
+without cuDNN, so that an export made on a GPU machine runs on a CPU. TF
+Serving's model server is built with the TF Text ops; a Python process must
+`import tensorflow_text` before it loads the model, and so must
+`saved_model_cli run`, which has no flag for op libraries: `python -c
+"import tensorflow_text, sys; from tensorflow.python.tools.saved_model_cli
+import main; sys.argv[0] = 'saved_model_cli'; sys.exit(main())" run ...`
+(`saved_model_cli show` works as is).
+
+The export is written into a hidden temporary directory beside the target
+and renamed into place when complete (`translate.atomic.atomic_directory`),
+so TF Serving, which ignores non-numeric names, never sees half a version.
+"""
+
+import contextlib
+import functools
+import inspect
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+import tensorflow_text as tf_text
+from tensorflow.core.protobuf import saved_model_pb2
+
+import gru_keras
+from translate import config as config_lib
+from translate import decoding
+from translate.atomic import atomic_directory
+from translate.inference import Translator
+from translate.tokenizer import SPECIAL_IDS
+
+PAD, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["eos"]
+
+SERVING_SIGNATURE = "serving_default"
+GREEDY_SIGNATURE = "translate_greedy"
+INPUT_KEY = "text"
+OUTPUT_KEYS = ("translation", "score")
+SETTINGS_ASSET = "decoding.json"
+WARMUP_FILE = "tf_serving_warmup_requests"
+
+BYTES_PER_SOURCE_TOKEN = 64
+"""Input bytes kept per source token (16 characters of up to 4 bytes: the
+longest SentencePiece piece)."""
+
+WARMUP_SENTENCES = ("Could not open file %s.", "Deleted {count} items.",
+                    "See the manual for details on how to configure the network printer.")
+
+_VERSION = re.compile(r"[0-9]+")
+
+
+def next_version(model_dir):
+    """1 + the highest integer version under `model_dir` (1 if none).
+
+    Only names made of ASCII digits count, as for TF Serving; hidden
+    temporary directories and other names are ignored.
+    """
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        return 1
+    versions = [int(p.name) for p in model_dir.iterdir()
+                if p.is_dir() and _VERSION.fullmatch(p.name)]
+    return max(versions, default=0) + 1
+
+
+def clean_text(text, max_bytes):
+    """The in-graph input cleanup (steps 1-3 of the module docstring).
+
+    Args:
+        text: a `tf.string` tensor of any shape.
+        max_bytes: bytes kept of each string.
+
+    Returns:
+        A `tf.string` tensor of the same shape: valid UTF-8, no control
+        characters, single spaces, no leading or trailing space.
+    """
+    text = tf.strings.substr(text, 0, max_bytes, unit="BYTE")
+    text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace",
+                                        replacement_char=0xFFFD)
+    text = tf.strings.regex_replace(text, r"[\p{Cc}\p{Z}]+", " ")
+    return tf.strings.strip(text)
+
+
+def source_ids(tokenizer, cleaned, max_source_length):
+    """Padded `(batch, length)` int32 ids: pieces truncated, then EOS."""
+    ids = tokenizer.tokenize(cleaned)[:, : max_source_length - 1]
+    eos = tf.RaggedTensor.from_tensor(tf.fill([tf.shape(cleaned)[0], 1], EOS),
+                                      row_splits_dtype=ids.row_splits.dtype)
+    return tf.concat([ids, eos], axis=1).to_tensor(default_value=PAD)
+
+
+def _translate(text, *, model, source_tokenizer, target_tokenizer, search, settings):
+    """The body of both signatures: raw strings to translations and scores."""
+    cleaned = clean_text(text, settings["max_input_bytes"])
+    empty = tf.equal(cleaned, "")
+
+    def run():
+        source = source_ids(source_tokenizer, cleaned, settings["max_source_length"])
+        ids, score, _ = search(model, source)
+        keep = tf.not_equal(ids, PAD) & tf.not_equal(ids, EOS)
+        text = target_tokenizer.detokenize(tf.ragged.boolean_mask(ids, keep))
+        # Valid UTF-8 out whatever byte pieces the model chose (JSON clients).
+        return tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace",
+                                            replacement_char=0xFFFD), score
+
+    def nothing():
+        return tf.zeros([0], tf.string), tf.zeros([0], tf.float32)
+
+    translation, score = tf.cond(tf.size(cleaned) > 0, run, nothing)
+    translation = tf.where(empty, "", translation)
+    score = tf.where(empty, 0.0, tf.cast(score, tf.float32))
+    return {"translation": tf.ensure_shape(translation, [None]),
+            "score": tf.ensure_shape(score, [None])}
+
+
+def _signature_body(model, source_tokenizer, target_tokenizer, search, settings):
+    def translate(text):
+        return _translate(text, model=model, source_tokenizer=source_tokenizer,
+                          target_tokenizer=target_tokenizer, search=search,
+                          settings=settings)
+    return translate
+
+
+def _gru_layers(model):
+    """The `gru_keras.GRU` layers of a model, inside wrappers too."""
+    found, stack = [], list(model.layers)
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, gru_keras.GRU):
+            found.append(layer)
+        stack += [getattr(layer, attribute) for attribute in
+                  ("forward_layer", "backward_layer", "layer")
+                  if isinstance(getattr(layer, attribute, None), keras.layers.Layer)]
+        stack += list(getattr(layer, "layers", ()))
+    return found
+
+
+@contextlib.contextmanager
+def _without_cudnn(model):
+    """Traces the GRUs' portable path even on a GPU: a cuDNN kernel in the
+    graph would not run on a CPU-only TF Serving."""
+    layers = _gru_layers(model)
+    before = [layer.use_cudnn for layer in layers]
+    for layer in layers:
+        layer.use_cudnn = False
+    try:
+        yield
+    finally:
+        for layer, value in zip(layers, before):
+            layer.use_cudnn = value
+
+
+def _tf_variable(variable):
+    value = getattr(variable, "value", variable)
+    if not isinstance(value, tf.Variable):
+        raise TypeError(f"expected a TensorFlow variable under {variable.path}, "
+                        f"got {type(value).__name__}.")
+    return value
+
+
+def build_module(model, source_proto, target_proto, settings):
+    """The `tf.Module` that is saved: model variables, tokenizers, signatures.
+
+    Args:
+        model: a trained `translate.model.Seq2Seq` (not tracked itself: only
+            its variables are).
+        source_proto, target_proto: serialized SentencePiece models (`bytes`).
+        settings: see `decoding_settings`.
+
+    Returns:
+        `(module, signatures)`; the signatures are concrete functions traced
+        here, under `gru_keras.use_xla(False)` and without cuDNN.
+    """
+    module = tf.Module(name="translator")
+    # The TensorFlow variables under Keras's: a Keras variable exports a second
+    # copy of itself, which TF1's loader (and so TF Serving) restores while
+    # the graph reads the first, uninitialized.
+    module.model_variables = [_tf_variable(v) for v in model.variables]
+    module.source_tokenizer = tf_text.SentencepieceTokenizer(model=source_proto,
+                                                             out_type=tf.int32)
+    module.target_tokenizer = (
+        module.source_tokenizer if target_proto == source_proto else
+        tf_text.SentencepieceTokenizer(model=target_proto, out_type=tf.int32))
+    limits = dict(alpha=settings["length_penalty"],
+                  max_length_ratio=settings["max_length_ratio"],
+                  max_length_extra=settings["max_length_extra"],
+                  max_length=settings["max_length"])
+    searches = {
+        SERVING_SIGNATURE: functools.partial(decoding.beam_search,
+                                             beam_width=settings["beam_width"], **limits),
+        GREEDY_SIGNATURE: functools.partial(decoding.greedy_search, **limits),
+    }
+    spec = [tf.TensorSpec([None], tf.string, name=INPUT_KEY)]
+    signatures = {}
+    with gru_keras.use_xla(False), _without_cudnn(model):
+        for name, search in searches.items():
+            # autograph=False, as Keras's own export: the search is written with
+            # explicit TensorFlow control flow.
+            function = tf.function(_signature_body(
+                model, module.source_tokenizer, module.target_tokenizer, search, settings),
+                input_signature=spec, autograph=False)
+            setattr(module, name, function)
+            signatures[name] = function.get_concrete_function()
+    return module, signatures
+
+
+def decoding_settings(run_dir, translator, beam_width=None, length_penalty=None):
+    """The settings fixed in the graph (recorded in `assets/decoding.json`)."""
+    run_config = config_lib.from_mapping(
+        json.loads((Path(run_dir) / "config.json").read_text()))
+    decode = dict(run_config["decode"])
+    if beam_width is not None:
+        decode["beam_width"] = beam_width
+    if length_penalty is not None:
+        decode["length_penalty"] = length_penalty
+    max_length = inspect.signature(decoding.beam_search).parameters["max_length"].default
+    return {
+        "beam_width": decode["beam_width"],
+        "length_penalty": decode["length_penalty"],
+        "max_length_ratio": decode["max_length_ratio"],
+        "max_length_extra": decode["max_length_extra"],
+        "max_length": max_length,
+        "max_source_length": translator.max_source_length,
+        "max_input_bytes": BYTES_PER_SOURCE_TOKEN * translator.max_source_length,
+        "signatures": {SERVING_SIGNATURE: "beam search", GREEDY_SIGNATURE: "greedy search"},
+        "inputs": {INPUT_KEY: "tf.string [None]"},
+        "outputs": {"translation": "tf.string [None]", "score": "float32 [None]"},
+        "run_dir": str(Path(run_dir).resolve()),
+        "tensorflow": tf.__version__,
+        "tensorflow_text": tf_text.__version__,
+    }
+
+
+def write_warmup(path, model_name, sentences=WARMUP_SENTENCES):
+    """Writes TF Serving's warm-up file: one request per sentence, one for all.
+
+    Args:
+        path: the file, `<export>/assets.extra/tf_serving_warmup_requests`.
+        model_name: the name TF Serving serves the model under.
+        sentences: the warm-up inputs.
+    """
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    batches = [[s] for s in sentences] + [list(sentences) + [""]]
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for batch in batches:
+            request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(
+                name=model_name, signature_name=SERVING_SIGNATURE))
+            request.inputs[INPUT_KEY].CopyFrom(tf.make_tensor_proto(batch, dtype=tf.string))
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+
+
+def xla_must_compile(export_dir):
+    """Functions and nodes of a SavedModel marked `_XlaMustCompile=true`.
+
+    Returns:
+        Their names (`function` or `function/node`); empty when none.
+    """
+    proto = saved_model_pb2.SavedModel.FromString(
+        (Path(export_dir) / "saved_model.pb").read_bytes())
+
+    def must(attrs):
+        return "_XlaMustCompile" in attrs and attrs["_XlaMustCompile"].b
+
+    found = []
+    for meta in proto.meta_graphs:
+        found += [n.name for n in meta.graph_def.node if must(n.attr)]
+        for function in meta.graph_def.library.function:
+            name = function.signature.name
+            if must(function.attr):
+                found.append(name)
+            found += [f"{name}/{n.name}" for n in function.node_def if must(n.attr)]
+    return found
+
+
+def export(run_dir, base_dir, name="translator", version=None, force=False,
+           beam_width=None, length_penalty=None, checkpoint="best"):
+    """Exports a training run as a TF Serving SavedModel (see the module doc).
+
+    Args:
+        run_dir: a run of `translate train`.
+        base_dir: the model base directory; the export goes to
+            `base_dir/<name>/<version>/`.
+        name: the model's name (a directory name; also the warm-up
+            requests' model name).
+        version: a positive integer; default 1 + the highest existing one.
+        force: replace an existing version.
+        beam_width, length_penalty: override the run config's decoding
+            settings for `serving_default`.
+        checkpoint: "best" or "latest".
+
+    Returns:
+        The `Path` of the version directory written.
+
+    Raises:
+        FileExistsError: the version exists and `force` is false.
+        FileNotFoundError: no run or no checkpoint at `run_dir`.
+        ValueError: a bad name, version, beam width or length penalty.
+        RuntimeError: the traced graph still asks for XLA (not written).
+    """
+    if not name or name.startswith(".") or "/" in name or "\\" in name:
+        raise ValueError(f"name must be a plain directory name, got {name!r}.")
+    model_dir = Path(base_dir) / name
+    if version is None:
+        version = next_version(model_dir)
+    elif isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"version must be a positive integer, got {version!r}.")
+    if beam_width is not None and (isinstance(beam_width, bool) or
+                                   not isinstance(beam_width, int) or beam_width < 1):
+        raise ValueError(f"beam_width must be a positive integer, got {beam_width!r}.")
+    if length_penalty is not None and not length_penalty >= 0:
+        raise ValueError(f"length_penalty must be >= 0, got {length_penalty!r}.")
+    target = model_dir / str(version)
+    if target.exists() and not force:
+        raise FileExistsError(
+            f"version {version} of model {name!r} already exists ({target}); "
+            "pass force=True (--force) to replace it.")
+
+    overrides = {key: value for key, value in (("beam_width", beam_width),
+                                               ("length_penalty", length_penalty))
+                 if value is not None}
+    translator = Translator.from_run(run_dir, checkpoint=checkpoint, **overrides)
+    settings = decoding_settings(run_dir, translator, beam_width, length_penalty)
+    settings["checkpoint"] = checkpoint
+    module, signatures = build_module(
+        translator.model, translator.source.serialized_model_proto(),
+        translator.target.serialized_model_proto(), settings)
+
+    with tempfile.TemporaryDirectory() as scratch, \
+            atomic_directory(target, overwrite=force) as staging:
+        settings_file = Path(scratch) / SETTINGS_ASSET
+        settings_file.write_text(json.dumps(settings, indent=1) + "\n", encoding="utf-8")
+        module.decoding_settings = tf.saved_model.Asset(str(settings_file))
+        with gru_keras.use_xla(False):
+            # gru_keras's custom gradients are saved too (traced here, so without
+            # XLA): a Python tf.saved_model.load then warns of nothing.
+            tf.saved_model.save(module, str(staging), signatures=signatures)
+        write_warmup(staging / "assets.extra" / WARMUP_FILE, name)
+        marked = xla_must_compile(staging)
+        if marked:
+            raise RuntimeError(
+                f"the traced graph still asks for XLA in {len(marked)} place(s), e.g. "
+                f"{marked[:3]}; TF Serving may not have the XLA JIT. Not exported.")
+    return target
