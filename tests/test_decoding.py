@@ -38,7 +38,9 @@ def test_greedy_follows_the_models_own_argmax(model):
         out = [t for t in row if t != PAD]
         target_in = np.array([[BOS] + out], "int32")
         logits = model({"source": np.array([source], "int32"), "target_in": target_in})
-        expected = list(np.argmax(logits.numpy()[0], -1))
+        scores = logits.numpy()[0]
+        scores[:, [PAD, BOS]] = -np.inf  # never produced
+        expected = list(np.argmax(scores, -1))
         limit = int(np.ceil(len(source) * 2.0)) + 10
         if len(out) + 1 < limit:  # ended by EOS, not by the limit
             assert expected == out + [EOS]
@@ -72,6 +74,19 @@ def test_padding_in_a_batch_changes_nothing(model, search):
         together = [t for t in batch_ids.numpy()[i] if t != PAD]
         assert alone == together
         np.testing.assert_allclose(scores.numpy()[0], batch_scores.numpy()[i], atol=1e-5)
+
+
+def test_pad_and_bos_are_never_produced(model):
+    # A model that prefers PAD everywhere still yields real tokens.
+    model.projection.bias.assign(np.where(np.arange(40) == PAD, 50.0, 0.0))
+    for search in (decoding.greedy_search,
+                   lambda m, s: decoding.beam_search(m, s, beam_width=3)):
+        ids = search(model, padded(SOURCES))[0].numpy()
+        for row in ids:
+            length = int((row != PAD).sum())
+            assert length > 0, "real tokens, though the model prefers PAD"
+            assert (row[:length] != PAD).all(), "PAD only after the last real token"
+        assert not (ids == BOS).any()
 
 
 def test_output_length_is_bounded(model):

@@ -238,7 +238,7 @@ def _run_align(args):
 def _add_export(commands):
     p = commands.add_parser(
         "export", help="export a run as a TF Serving SavedModel (text in, text out)",
-        description="Writes OUT/NAME/VERSION/: a SavedModel whose signatures take raw "
+        description="Writes BASE_DIR/NAME/VERSION/: a SavedModel whose signatures take raw "
                     "sentences and return translations (serving_default: beam search; "
                     "translate_greedy), with TF Serving warm-up requests. It needs only "
                     "TensorFlow and TensorFlow Text to run.")

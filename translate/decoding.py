@@ -20,6 +20,14 @@ PAD, BOS, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["bos"], SPECIAL_IDS["eos"]
 NEG_INF = -1e9
 
 
+def next_token_log_probs(logits):
+    """Log-probabilities of the next token; PAD and BOS are never produced
+    (the model is never trained to emit them, so their logits mean nothing)."""
+    vocab = tf.shape(logits)[-1]
+    banned = tf.reduce_sum(tf.one_hot([PAD, BOS], vocab, on_value=NEG_INF), axis=0)
+    return tf.nn.log_softmax(logits + banned[None])
+
+
 def length_limits(source, max_length_ratio=2.0, max_length_extra=10, max_length=256):
     """Per-sentence output length limits, and the batch's largest."""
     lengths = tf.reduce_sum(tf.cast(tf.not_equal(source, PAD), tf.float32), axis=1)
@@ -63,7 +71,7 @@ def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
     def body(t, tokens, states, finished, log_prob, lengths, ids, weights):
         logits, states, attention = model.decode_step(tokens, states, keys, memory,
                                                       memory_mask)
-        log_probs = tf.nn.log_softmax(logits)
+        log_probs = next_token_log_probs(logits)
         chosen = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
         # A sentence at its limit must end: EOS is its last token.
         chosen = tf.where(t + 1 >= limits, EOS, chosen)
@@ -134,7 +142,7 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
     def body(t, tokens, states, finished, scores, lengths, history, attention_history):
         logits, states, attention = model.decode_step(tokens, states, keys, memory,
                                                       memory_mask)
-        log_probs = tf.nn.log_softmax(logits)
+        log_probs = next_token_log_probs(logits)
         at_limit = (t + 1 >= limits)[:, None]
         eos_only = tf.one_hot(EOS, vocab, on_value=0.0, off_value=NEG_INF)[None]
         log_probs = tf.where(at_limit, eos_only, log_probs)

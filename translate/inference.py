@@ -36,13 +36,16 @@ class Translator:
         settings = dict(alpha=length_penalty, max_length_ratio=max_length_ratio,
                         max_length_extra=max_length_extra)
         spec = [tf.TensorSpec([None, None], tf.int32)]
+        # The search is explicit TensorFlow control flow: no autograph needed.
         if beam_width == 1:
             self._decode = tf.function(
-                lambda s: decoding.greedy_search(model, s, **settings), input_signature=spec)
+                lambda s: decoding.greedy_search(model, s, **settings), input_signature=spec,
+                autograph=False)
         else:
             self._decode = tf.function(
                 lambda s: decoding.beam_search(model, s, beam_width=beam_width, **settings),
-                input_signature=spec)
+                input_signature=spec,
+                autograph=False)
 
     @classmethod
     def from_run(cls, run_dir, checkpoint="best", **decode_overrides):

@@ -1,6 +1,6 @@
 """Translation model speed: training tokens/s and decoding sentences/s.
 
-    python benchmarks/translate.py CORPUS_DIR --run-dir RUN_DIR [--preset small]
+    python benchmarks/translation.py CORPUS_DIR --run-dir RUN_DIR [--preset small]
 
 Training: `--train-steps` steps of the preset's model on the corpus's
 training batches (after a warm-up), target tokens per second. Decoding: the
