@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+import gru_keras
+
 from translate import config as config_lib
 from translate import decoding, tokenizer
 from translate.model import build_model
@@ -96,7 +98,9 @@ class Translator:
 
     def translate_batch(self, sentences):
         """`(translations, scores, attention)` for one batch of sentences."""
-        ids, scores, attention = self._decode(self.encode(sentences))
+        # No XLA: every new sentence length would compile anew (traced here).
+        with gru_keras.use_xla(False):
+            ids, scores, attention = self._decode(self.encode(sentences))
         texts = [self.target.decode([int(t) for t in row if t != PAD])
                  for row in ids.numpy()]
         return texts, scores.numpy(), attention.numpy()
