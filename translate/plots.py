@@ -27,15 +27,18 @@ def training_curves(records, path):
         loss_ax.plot(epochs, [r.get(key) for r in records], marker="o", label=label)
     for key, label in (("masked_accuracy", "train"), ("val_masked_accuracy", "dev")):
         acc_ax.plot(epochs, [r.get(key) for r in records], marker="o", label=label)
+    lines = []
     if any("dev_bleu" in r for r in records):
         bleu_ax = acc_ax.twinx()
-        bleu_ax.plot(epochs, [r.get("dev_bleu") for r in records], color="C3",
-                     marker="s", label="dev BLEU")
+        lines = bleu_ax.plot(epochs, [r.get("dev_bleu") for r in records], color="C3",
+                             marker="s", label="dev BLEU (right axis)")
         bleu_ax.set_ylabel("BLEU")
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy (label-smoothed)", title="loss")
     acc_ax.set(xlabel="epoch", ylabel="token accuracy", title="accuracy")
     loss_ax.legend()
-    acc_ax.legend(loc="lower right")
+    acc_lines, acc_labels = acc_ax.get_legend_handles_labels()
+    acc_ax.legend(acc_lines + lines, acc_labels + [ln.get_label() for ln in lines],
+                  loc="lower right")
     _save(figure, path)
 
 
