@@ -39,3 +39,21 @@ def write_tsv(path, pairs):
     """Writes `(source, target)` pairs as a TSV file; returns the path."""
     path.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
     return path
+
+
+def tiny_corpus(root, count=800):
+    """A corpus directory (`translate prepare` output) of synthetic messages.
+
+    Args:
+        root: a fresh directory; the corpus goes to `root / "corpus"`.
+        count: how many message pairs to generate.
+
+    Returns:
+        The corpus directory.
+    """
+    from translate.prepare import prepare_corpus
+
+    tsv = write_tsv(root / "pairs.tsv", synthetic_pairs(count))
+    prepare_corpus(root / "corpus", tsv=[tsv], vocab_size=600,
+                   dev_fraction=0.05, test_fraction=0.05)
+    return root / "corpus"

@@ -21,12 +21,9 @@ def test_gru_benchmark_quick_mode_runs_and_layers_agree(tmp_path):
 
 
 def test_data_pipeline_benchmark_runs(tmp_path):
-    from messages import synthetic_pairs, write_tsv
-    from translate.prepare import prepare_corpus
+    from messages import tiny_corpus
 
-    tsv = write_tsv(tmp_path / "pairs.tsv", synthetic_pairs(500))
-    prepare_corpus(tmp_path / "corpus", tsv=[tsv], vocab_size=600,
-                   dev_fraction=0.05, test_fraction=0.05)
+    tiny_corpus(tmp_path, count=500)
     result = subprocess.run(
         [sys.executable, "benchmarks/data_pipeline.py", str(tmp_path / "corpus"),
          "--batches", "5", "--train-batches", "3", "--batch-tokens", "512"],

@@ -16,13 +16,12 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from messages import synthetic_pairs, write_tsv
+from messages import tiny_corpus
 from translate import config, training
 from translate.evaluation import read_tsv_pairs
 from translate.export import _gru_layers, _without_cudnn, export, next_version
 from translate.inference import Translator
 from translate.model import Seq2Seq
-from translate.prepare import prepare_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
@@ -69,9 +68,7 @@ SAVED_MODEL_CLI_WITH_TF_TEXT = (
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
-    tsv = write_tsv(root / "pairs.tsv", synthetic_pairs(800))
-    prepare_corpus(root / "corpus", tsv=[tsv], vocab_size=600,
-                   dev_fraction=0.05, test_fraction=0.05)
+    tiny_corpus(root)
     settings = config.preset("tiny")
     settings["train"]["epochs"] = 1
     training.train(root / "corpus", root / "run", settings, verbose=0)

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from messages import synthetic_pairs, write_tsv
+from messages import tiny_corpus
 from translate import config, training
 from translate.inference import Translator
-from translate.prepare import prepare_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
@@ -21,9 +20,7 @@ ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("inference")
-    tsv = write_tsv(root / "pairs.tsv", synthetic_pairs(800))
-    prepare_corpus(root / "corpus", tsv=[tsv], vocab_size=600,
-                   dev_fraction=0.05, test_fraction=0.05)
+    tiny_corpus(root)
     settings = config.preset("tiny")
     settings["train"]["epochs"] = 3
     training.train(root / "corpus", root / "run", settings, verbose=0)

@@ -142,12 +142,9 @@ def test_threshold_chosen_on_dev_beats_both_extremes(tm):
 
 
 def test_baselines_benchmark_runs_on_a_tiny_corpus(tmp_path):
-    from messages import synthetic_pairs, write_tsv
-    from translate.prepare import prepare_corpus
+    from messages import tiny_corpus
 
-    tsv = write_tsv(tmp_path / "pairs.tsv", synthetic_pairs(500))
-    prepare_corpus(tmp_path / "corpus", tsv=[tsv], vocab_size=600,
-                   dev_fraction=0.05, test_fraction=0.05)
+    tiny_corpus(tmp_path, count=500)
     result = subprocess.run(
         [sys.executable, "benchmarks/baselines.py", str(tmp_path / "corpus"),
          "--json", str(tmp_path / "baselines.json")],

@@ -12,10 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from messages import synthetic_pairs, write_tsv
+from messages import tiny_corpus
 from translate import config, training
 from translate.model import build_model
-from translate.prepare import prepare_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
@@ -23,11 +22,7 @@ ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    root = tmp_path_factory.mktemp("train")
-    tsv = write_tsv(root / "pairs.tsv", synthetic_pairs(800))
-    prepare_corpus(root / "corpus", tsv=[tsv], vocab_size=600,
-                   dev_fraction=0.05, test_fraction=0.05)
-    return root / "corpus"
+    return tiny_corpus(tmp_path_factory.mktemp("train"))
 
 
 def train_command(corpus, run_dir, config_file):
