@@ -9,20 +9,22 @@ from translate.atomic import atomic_file  # noqa: E402
 
 
 def _save(figure, path):
+    figure.tight_layout()
     with atomic_file(path, mode="wb") as f:
         figure.savefig(f, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
 
 
 def training_curves(records, path):
-    """Loss and token accuracy per epoch, train and dev, as a PNG.
+    """Loss and token accuracy per epoch, and dev BLEU against training
+    minutes, as a PNG.
 
     Args:
         records: `translate.training.read_metrics(run_dir)`.
         path: the PNG to write (atomically).
     """
     epochs = [r["epoch"] for r in records]
-    figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
+    figure, (loss_ax, acc_ax, time_ax) = plt.subplots(1, 3, figsize=(15, 3.8))
     for key, label in (("loss", "train"), ("val_loss", "dev")):
         loss_ax.plot(epochs, [r.get(key) for r in records], marker="o", label=label)
     for key, label in (("masked_accuracy", "train"), ("val_masked_accuracy", "dev")):
@@ -33,6 +35,13 @@ def training_curves(records, path):
         lines = bleu_ax.plot(epochs, [r.get("dev_bleu") for r in records], color="C3",
                              marker="s", label="dev BLEU (right axis)")
         bleu_ax.set_ylabel("BLEU")
+    minutes, elapsed = [], 0.0
+    for r in records:
+        elapsed += r.get("seconds", 0.0) / 60
+        minutes.append(elapsed)
+    time_ax.plot(minutes, [r.get("dev_bleu") for r in records], color="C3", marker="s")
+    time_ax.set(xlabel="training minutes (epoch ends)", ylabel="dev BLEU",
+                title="dev BLEU against time")
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy (label-smoothed)", title="loss")
     acc_ax.set(xlabel="epoch", ylabel="token accuracy", title="accuracy")
     loss_ax.legend()
