@@ -91,6 +91,9 @@ def test_po_catalogs_and_split_by_catalog(tmp_path):
     assert origins["test"] and origins["dev"]
     assert not (origins["train"] & origins["test"]) and not (origins["train"] & origins["dev"])
     assert manifest["split_rule"]["by"] == "catalog"
+    held_out = manifest["held_out_sources"]
+    assert {str(k) for k in origins["test"]} == {
+        Path(p).stem.replace("program", "") for p in held_out["test"]}
 
 
 def test_empty_corpus_is_an_error(tmp_path):

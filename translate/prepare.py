@@ -111,6 +111,9 @@ def prepare_corpus(out_dir, *, split_by="hash", dev_fraction=0.02,
             },
             "split_rule": corpus.describe_split_rule(
                 split_by, dev_fraction, test_fraction, ""),
+            # Which sources (catalogs, files) each held-out split draws from.
+            "held_out_sources": {name: sorted({p.origin for p in splits[name]})
+                                 for name in SPLITS[1:]} if split_by == "catalog" else None,
             "settings": {"max_chars": max_chars},
             "tokenizer": _relative_paths(tokenizers, staging),
             "sha256": {f.name: corpus.sha256_file(f)
