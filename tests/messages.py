@@ -57,3 +57,13 @@ def tiny_corpus(root, count=800):
     prepare_corpus(root / "corpus", tsv=[tsv], vocab_size=600,
                    dev_fraction=0.05, test_fraction=0.05)
     return root / "corpus"
+
+
+def tiny_run(corpus_dir, run_dir, epochs):
+    """Trains the `tiny` preset on `corpus_dir` for `epochs`; returns its config."""
+    from translate import config, training
+
+    settings = config.preset("tiny")
+    settings["train"]["epochs"] = epochs
+    training.train(corpus_dir, run_dir, settings, verbose=0)
+    return settings

@@ -16,7 +16,7 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from messages import tiny_corpus
+from messages import tiny_corpus, tiny_run
 from translate import config, training
 from translate.evaluation import read_tsv_pairs
 from translate.export import _gru_layers, _without_cudnn, export, next_version
@@ -68,10 +68,7 @@ SAVED_MODEL_CLI_WITH_TF_TEXT = (
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
-    tiny_corpus(root)
-    settings = config.preset("tiny")
-    settings["train"]["epochs"] = 1
-    training.train(root / "corpus", root / "run", settings, verbose=0)
+    tiny_run(tiny_corpus(root), root / "run", epochs=1)
     # A tiny model after a few steps says one token again and again (or
     # nothing): seeded random weights, sharper than an initialisation, give
     # long and varied outputs, byte pieces included, so that comparing the

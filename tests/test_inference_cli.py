@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from messages import tiny_corpus
-from translate import config, training
+from messages import tiny_corpus, tiny_run
 from translate.inference import Translator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,10 +19,7 @@ ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("inference")
-    tiny_corpus(root)
-    settings = config.preset("tiny")
-    settings["train"]["epochs"] = 3
-    training.train(root / "corpus", root / "run", settings, verbose=0)
+    tiny_run(tiny_corpus(root), root / "run", epochs=3)
     return root
 
 

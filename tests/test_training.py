@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from messages import tiny_corpus
+from messages import tiny_corpus, tiny_run
 from translate import config, training
 from translate.model import build_model
 
@@ -74,14 +74,17 @@ def test_killed_training_resumes_from_its_last_checkpoint(corpus, tmp_path):
     assert epochs == sorted(set(epochs)) and epochs[-1] == 6, "every epoch once"
 
 
-def test_trained_model_reloads_in_a_fresh_process(corpus, tmp_path):
-    settings = config.preset("tiny")
-    settings["train"]["epochs"] = 1
-    training.train(corpus, tmp_path / "run", settings, verbose=0)
-    (source, _), (vocab, _) = training.tokenizers(corpus)
+def best_model(corpus, run_dir, epochs):
+    """Trains the tiny preset; returns its settings, tokenizers and best model."""
+    settings = tiny_run(corpus, run_dir, epochs)
+    tokenizers, (vocab, _) = training.tokenizers(corpus)
     model = build_model(settings["model"], vocab, vocab)
-    import tensorflow as tf
-    model.load_weights(tmp_path / "run" / training.BEST_WEIGHTS)
+    model.load_weights(run_dir / training.BEST_WEIGHTS)
+    return settings, tokenizers, model
+
+
+def test_trained_model_reloads_in_a_fresh_process(corpus, tmp_path):
+    _, _, model = best_model(corpus, tmp_path / "run", epochs=1)
     batch = {"source": np.array([[5, 6, 7, 3]], "int32"),
              "target_in": np.array([[2, 8, 9]], "int32")}
     np.save(tmp_path / "want.npy", np.asarray(model(batch)))
@@ -129,12 +132,8 @@ def test_checkpoints_hold_every_model_weight(corpus, tmp_path):
     import tensorflow as tf
 
     from translate import dataset
-    settings = config.preset("tiny")
-    settings["train"]["epochs"] = 2
-    training.train(corpus, tmp_path / "run", settings, verbose=0)
-    (source, target), (vocab, _) = training.tokenizers(corpus)
-    model = build_model(settings["model"], vocab, vocab)
-    model.load_weights(tmp_path / "run" / training.BEST_WEIGHTS)
+    settings, (source, target), model = best_model(corpus, tmp_path / "run", epochs=2)
+    vocab = model.settings["source_vocab"]
     model.compile(loss=training.MaskedCrossEntropy(settings["train"]["label_smoothing"]))
     dev = dataset.make_dataset(str(corpus / "dev.tsv"), source, target,
                                batch_tokens=settings["train"]["batch_tokens"],
