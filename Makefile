@@ -1,12 +1,12 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11:
-#   make demo   builds .venv and runs the main job
+#   make demo   builds .venv and runs the main job (examples/demo.py)
 #   make test   builds .venv if missing and runs the test suite
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test bench clean
+.PHONY: demo layer-demo test bench clean
 
 $(BIN)/activate-stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,15 @@ $(BIN)/activate-stamp: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,notebooks]'
 	touch $@
 
+# make demo [DEMO_MINUTES=20] [LANG_PAIR=en-de | CORPUS=path.tsv] [DEMO_DIR=runs/demo]
+DEMO_MINUTES ?= 20
+LANG_PAIR ?= en-de
+DEMO_DIR ?= runs/demo
 demo: $(BIN)/activate-stamp
+	$(BIN)/python examples/demo.py --out $(DEMO_DIR) --minutes $(DEMO_MINUTES) \
+		$(if $(CORPUS),--tsv $(CORPUS),--lang $(lastword $(subst -, ,$(LANG_PAIR))))
+
+layer-demo: $(BIN)/activate-stamp
 	$(BIN)/python benchmarks/gru_demo.py
 
 test: $(BIN)/activate-stamp

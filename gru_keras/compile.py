@@ -38,6 +38,16 @@ def use_xla(enabled):
         _XLA.policy = previous
 
 
+def xla_policy():
+    """The XLA policy in force on this thread: `True`, `False` or `"auto"`.
+
+    Code outside the GRU that compiles its own steps (a model's attention)
+    follows the same switch, so that `use_xla(False)` (an export for TF
+    Serving) turns XLA off everywhere.
+    """
+    return getattr(_XLA, "policy", "auto")
+
+
 # Above this many multiply-adds per recurrent step (batch 4 at 256 units),
 # TensorFlow's oneDNN matmul beats XLA's CPU dot by more than XLA saves on
 # loop overhead. Measured on a 2-core x86-64 machine (benchmarks/gru_layer.py).
@@ -46,7 +56,7 @@ _CPU_XLA_MAX_STEP_MACS = 4 * 256 * 3 * 256
 
 def xla_wins(batch, units):
     """Whether to compile the general scan and the cell step with XLA."""
-    policy = getattr(_XLA, "policy", "auto")
+    policy = xla_policy()
     if policy != "auto":
         return policy
     if tf.config.list_logical_devices("GPU"):
@@ -73,7 +83,7 @@ _CPU_XLA_BACKWARD_MAX_STEP_MACS = 4 * 64 * 512 * 3 * 512
 
 def fast_xla(batch, units, steps):
     """`(forward, backward)` XLA choices for the analytic fast path."""
-    policy = getattr(_XLA, "policy", "auto")
+    policy = xla_policy()
     if policy != "auto":
         return policy, policy
     if tf.config.list_logical_devices("GPU") or batch is None or units is None:

@@ -37,6 +37,10 @@ class GRU(keras.layers.GRU):
     - `unroll=True` (an explicit request for Keras's unrolled graph) runs the
       per-step `gru_keras.GRUCell` through Keras's RNN loop; the results are
       the same, and the log says so once.
+    - Under a mixed precision policy the compiled pass keeps the recurrence
+      (state, recurrent matmul, gates) in float32, the variables' dtype, and
+      returns outputs and states in the compute dtype; Keras's GRU (and its
+      cuDNN kernel) keeps the state in the 16-bit compute dtype.
 
     Args:
         units: Positive integer, dimensionality of the output space.
@@ -174,17 +178,24 @@ class GRU(keras.layers.GRU):
     def _compiled_loop(self, sequences, initial_state, mask, training):
         cell = self.cell
         dtype = cell.compute_dtype
+        # Under mixed precision the recurrence (state, recurrent matmul,
+        # gates) stays in the variables' float32: in bfloat16 (8 significant
+        # bits) an update smaller than 1/256 of the state is rounded away at
+        # every step, so slow gates would stop the state from moving. The
+        # input projection, one matmul over all steps, uses the compute dtype.
+        state_dtype = cell.variable_dtype
         input_masks, recurrent_masks = cell.step_dropout_masks(
             sequences[:, 0, :], initial_state, training)
-        input_bias, recurrent_bias = split_bias(
-            cell.weights_as(cell.bias, dtype), cell.reset_after)
+        input_bias, _ = split_bias(cell.weights_as(cell.bias, dtype), cell.reset_after)
+        _, recurrent_bias = split_bias(
+            cell.weights_as(cell.bias, state_dtype), cell.reset_after)
         if mask is not None:
             mask = tf.cast(mask, tf.bool)
         last_output, outputs, state = ops.sequence(
             sequences,
-            tf.cast(initial_state, dtype),
+            tf.cast(initial_state, state_dtype),
             cell.weights_as(cell.kernel, dtype),
-            cell.weights_as(cell.recurrent_kernel, dtype),
+            cell.weights_as(cell.recurrent_kernel, state_dtype),
             input_bias,
             recurrent_bias,
             mask,

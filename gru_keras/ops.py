@@ -61,7 +61,9 @@ def sequence(x, h0, kernel, recurrent_kernel, input_bias=None,
 
     Args:
         x: `(batch, time, input_dim)`.
-        h0: `(batch, units)` initial state.
+        h0: `(batch, units)` initial state. Its dtype is the recurrence's
+            (state, recurrent matmul, gates), which may be wider than `x`'s;
+            `recurrent_kernel` and `recurrent_bias` must have it too.
         kernel, recurrent_kernel, input_bias, recurrent_bias: see `cell_step`.
         mask: `None` or a boolean `(batch, time)`.
         input_masks: dropout masks for the inputs, `(batch, input_dim)` or a
@@ -75,7 +77,7 @@ def sequence(x, h0, kernel, recurrent_kernel, input_bias=None,
 
     Returns:
         `(last_output, outputs, last_state)`: `(batch, units)`,
-        `(batch, time or 1, units)` and `(batch, units)`.
+        `(batch, time or 1, units)` and `(batch, units)`, in `x`'s dtype.
     """
     # Time-major from here on: one matmul projects every time step at once,
     # then the compiled loop does only the recurrent matmul and the gating.
@@ -85,6 +87,11 @@ def sequence(x, h0, kernel, recurrent_kernel, input_bias=None,
     elif input_masks is not None:
         input_masks = input_masks[None]
     x_proj = project_inputs(x_tm, kernel, input_bias, input_masks)
+    # The recurrence runs in h0's dtype, which may be wider than x's: under
+    # mixed precision the layer keeps the state in float32 (see `GRU`).
+    x_proj = tf.cast(x_proj, h0.dtype)
+    if recurrent_masks is not None:
+        recurrent_masks = [tf.cast(m, h0.dtype) for m in recurrent_masks]
     mask_tm = None if mask is None else tf.transpose(mask)[:, :, None]
     if go_backwards:
         x_proj = tf.reverse(x_proj, [0])
@@ -107,9 +114,10 @@ def sequence(x, h0, kernel, recurrent_kernel, input_bias=None,
         valid = mask_tm if zero_output_for_mask else tf.cast(
             tf.cumsum(tf.cast(mask_tm, tf.int32), axis=0), tf.bool)
         outputs = tf.where(valid, states, tf.zeros_like(states))
+    outputs = tf.cast(outputs, x.dtype)
     last_output = outputs[-1]
     if return_sequences:
         sequence = tf.transpose(outputs, [1, 0, 2])
     else:
         sequence = last_output[:, None]
-    return last_output, sequence, states[-1]
+    return last_output, sequence, tf.cast(states[-1], x.dtype)

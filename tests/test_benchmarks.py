@@ -30,3 +30,18 @@ def test_data_pipeline_benchmark_runs(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"pipeline / training = [\d.]+x", result.stdout), result.stdout
+
+
+def test_serving_benchmark_runs_on_an_export(tiny_export):
+    result = subprocess.run(
+        [sys.executable, "benchmarks/serving.py", "--export", str(tiny_export / "models"),
+         "--tsv", str(tiny_export / "pairs.tsv"), "--requests", "3", "--warmup", "1",
+         "--batches", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "models/translator/1;" in result.stdout, "the export's only version"
+    rows = re.findall(r"^\| (serving_default|translate_greedy) .*\|$", result.stdout,
+                      re.MULTILINE)
+    assert rows == ["serving_default", "translate_greedy"], result.stdout
+    assert re.search(r"beam \d+ / greedy median latency: [\d.]+x", result.stdout)
+    assert re.search(r"target greedy median <= 20 ms: (met|NOT met)", result.stdout)

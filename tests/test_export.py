@@ -16,8 +16,7 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from messages import tiny_corpus, tiny_run
-from translate import config, training
+from translate import config
 from translate.evaluation import read_tsv_pairs
 from translate.export import _gru_layers, _without_cudnn, export, next_version
 from translate.inference import Translator
@@ -66,25 +65,14 @@ SAVED_MODEL_CLI_WITH_TF_TEXT = (
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("export")
-    tiny_run(tiny_corpus(root), root / "run", epochs=1)
-    # A tiny model after a few steps says one token again and again (or
-    # nothing): seeded random weights, sharper than an initialisation, give
-    # long and varied outputs, byte pieces included, so that comparing the
-    # export with the Translator means something.
-    model = Translator.from_run(root / "run").model
-    rng = np.random.default_rng(0)
-    for weight in model.trainable_weights:
-        weight.assign(rng.normal(0, 3 / np.sqrt(weight.shape[0]), weight.shape)
-                      .astype("float32"))
-    model.save_weights(root / "run" / training.BEST_WEIGHTS)
-    return root
+def run(tiny_export):
+    """The shared tiny run with varied outputs (conftest.py), already exported."""
+    return tiny_export
 
 
 @pytest.fixture(scope="module")
 def exported(run):
-    return export(run / "run", run / "models")
+    return run / "models" / "translator" / "1"
 
 
 @pytest.fixture(scope="module")

@@ -35,16 +35,19 @@ def test_evaluate_prints_signed_scores_and_writes_hypotheses(run):
     out = cli("evaluate", run / "run", "--tsv", run / "corpus" / "test.tsv", "--beam", "2")
     assert "BLEU" in out and "nrefs:1|case:mixed" in out and "chrF" in out
     lines = (run / "corpus" / "test.tsv").read_text().splitlines()
-    hypotheses = (run / "run" / "hypotheses-test.txt").read_text().splitlines()
+    hypotheses = (run / "run" / "hypotheses-test-beam2.txt").read_text().splitlines()
     assert len(hypotheses) == len(lines)
-    report = json.loads((run / "run" / "evaluation-test.json").read_text())
+    report = json.loads((run / "run" / "evaluation-test-beam2.json").read_text())
     assert 0 <= report["bleu"] <= 100 and report["placeholders"]["with_placeholders"] > 0
+    assert report["beam"] == 2
 
 
 def test_memory_threshold_is_chosen_on_dev_and_used(run):
     out = cli("evaluate", run / "run", "--tsv", run / "corpus" / "test.tsv",
               "--memory", run / "corpus")
     assert "memory used for" in out
+    report = json.loads((run / "run" / "evaluation-test-beam4-memory.json").read_text())
+    assert report["memory"]["used"] > 0
     cached = json.loads((run / "run" / "memory_threshold.json").read_text())
     assert list(cached) == [str((run / "corpus").resolve())]
 

@@ -29,9 +29,10 @@ def test_only_gru_keras_recurrent_layers():
 
 
 @pytest.mark.parametrize("attention", ["additive", "multiplicative"])
-@pytest.mark.parametrize("tie_output", [False, True])
-def test_step_decoding_equals_teacher_forcing(attention, tie_output):
-    m = model(attention=attention, tie_output=tie_output, bidirectional=not tie_output)
+@pytest.mark.parametrize("tie_output, decoder_units", [(False, None), (True, None), (False, 24)])
+def test_step_decoding_equals_teacher_forcing(attention, tie_output, decoder_units):
+    m = model(attention=attention, tie_output=tie_output, bidirectional=not tie_output,
+              decoder_units=decoder_units)
     logits = m({"source": SOURCE, "target_in": TARGET_IN}).numpy()
     memory, mask, states = m.encode(SOURCE)
     keys = m.attention_keys(memory)
@@ -58,7 +59,31 @@ def test_dropout_only_in_training():
 def test_invalid_options_are_named():
     with pytest.raises(ValueError, match="share_embeddings needs one vocabulary"):
         Seq2Seq(40, 50, share_embeddings=True)
-    with pytest.raises(ValueError, match="tie_output needs units == embedding_dim"):
+    with pytest.raises(ValueError, match="tie_output needs decoder_units == embedding_dim"):
         Seq2Seq(40, 40, units=32, embedding_dim=16, tie_output=True)
+    with pytest.raises(ValueError, match="decoder_units=32, embedding_dim=16"):
+        Seq2Seq(40, 40, units=16, decoder_units=32, embedding_dim=16, tie_output=True)
     with pytest.raises(ValueError, match="attention kind"):
         Seq2Seq(40, 40, attention="dot")
+
+
+@pytest.mark.parametrize("xla", [True, False])
+def test_additive_scores_and_their_gradients_equal_the_formula(xla):
+    import tensorflow as tf
+
+    from translate.model.attention import additive_scores
+
+    rng = np.random.default_rng(0)
+    q, k = (tf.constant(rng.normal(size=shape), tf.float32) for shape in ((2, 3, 5), (2, 4, 5)))
+    v = tf.Variable(rng.normal(size=5), dtype=tf.float32)
+    upstream = tf.constant(rng.normal(size=(2, 3, 4)), tf.float32)
+    results = []
+    for fn in (lambda: additive_scores(q, k, v),
+               lambda: tf.reduce_sum(tf.tanh(q[:, :, None] + k[:, None]) * v, -1)):
+        with gru_keras.use_xla(xla), tf.GradientTape() as tape:
+            tape.watch([q, k])
+            scores = fn()
+            loss = tf.reduce_sum(scores * upstream)
+        results.append([scores, *tape.gradient(loss, [q, k, v])])
+    for ours, formula in zip(*results):
+        np.testing.assert_allclose(ours.numpy(), formula.numpy(), rtol=1e-5, atol=1e-6)

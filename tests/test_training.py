@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -148,3 +149,74 @@ def test_checkpoints_hold_every_model_weight(corpus, tmp_path):
     batches = [(float(loss(y, fresh(x))), int(y.shape[0])) for x, y in dev]
     mean = sum(v * n for v, n in batches) / sum(n for _, n in batches)  # as Keras averages
     assert abs(mean - records[-1]["val_loss"]) < 1e-3
+
+
+class Interrupted(Exception):
+    pass
+
+
+class CrashAt(keras.callbacks.Callback):
+    """Raises at a step of an epoch, as an interruption would stop training."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at = (epoch, batch)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Inside training: the model's own dtypes.
+        self.dtypes = ({w.dtype for w in self.model.weights}, self.model.compute_dtype)
+        if (self.epoch, batch) == self.at:
+            raise Interrupted
+
+
+def test_mixed_bfloat16_trains_resumes_and_decodes(corpus, tmp_path):
+    from translate.inference import Translator
+
+    settings = config.preset("tiny")
+    settings["train"].update(epochs=2, batch_tokens=256, checkpoint_every_steps=3,
+                             precision="mixed_bfloat16")
+    run_dir = tmp_path / "run"
+    crash = CrashAt(epoch=1, batch=4)
+    with pytest.raises(Interrupted):
+        training.train(corpus, run_dir, settings, verbose=0, callbacks=[crash])
+    assert crash.dtypes == ({"float32"}, "bfloat16")
+    # The policy was the model's only: the process's is float32 again.
+    assert keras.mixed_precision.global_policy().name == "float32"
+    first, = training.read_metrics(run_dir)
+    assert np.isfinite(first["loss"]) and np.isfinite(first["val_loss"])
+    assert first["precision"] == "mixed_bfloat16"
+    assert json.loads((run_dir / "run.json").read_text())["precision"] == "mixed_bfloat16"
+    import tensorflow as tf
+    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    saved = int(latest.split("-")[-1])
+    assert saved > first["step"]  # within the second epoch
+    stored = tf.train.load_checkpoint(latest).get_variable_to_dtype_map()
+    assert {stored[k] for k in stored if k.startswith("model/")} == {tf.float32}
+
+    result = training.train(corpus, run_dir, settings, verbose=0)
+    assert result["resumed_from_step"] == saved and result["epoch"] == 2
+    assert np.isfinite(training.read_metrics(run_dir)[-1]["loss"])
+    # Decoding loads the run as float32 weights into a float32 model.
+    translator = Translator.from_run(run_dir, beam_width=2)
+    assert translator.model.compute_dtype == "float32"
+    assert all(isinstance(t, str) for t in translator.translate(["Deleted {count} items"]))
+
+
+def test_mixed_float16_scales_the_loss(corpus, tmp_path):
+    settings = config.preset("tiny")
+    settings["train"].update(epochs=1, precision="mixed_float16")
+    assert isinstance(training.make_optimizer(settings["train"]),
+                      keras.optimizers.LossScaleOptimizer)
+    assert not isinstance(training.make_optimizer(config.preset("tiny")["train"]),
+                          keras.optimizers.LossScaleOptimizer)
+    # float16 runs on CPU too (slowly): a few steps, a finite loss, and the
+    # dynamic loss scale saved with the optimizer.
+    training.train(corpus, tmp_path / "run", settings, verbose=0)
+    record, = training.read_metrics(tmp_path / "run")
+    assert np.isfinite(record["loss"]) and record["precision"] == "mixed_float16"
+    import tensorflow as tf
+    stored = tf.train.load_checkpoint(str(tmp_path / "run" / "checkpoints"))
+    assert any("dynamic_scale" in k for k in stored.get_variable_to_shape_map())

@@ -2,9 +2,12 @@
 
 import argparse
 import sys
+import time
 
-from translate.config import ConfigError
+from translate.config import CHOICES, ConfigError
 from translate.corpus import CorpusError
+from translate.distribute import STRATEGIES
+from translate.serving import ServingError
 
 
 def _add_prepare(commands):
@@ -72,17 +75,27 @@ def _add_train(commands):
     settings.add_argument("--config", metavar="FILE", help="a YAML or JSON config")
     p.add_argument("--time-budget", type=float, metavar="MINUTES",
                    help="stop, after a checkpoint, when this much time has passed")
+    p.add_argument("--strategy", choices=STRATEGIES, default="default",
+                   help="default: one device; mirrored: every local GPU; multi_worker: "
+                        "several machines, set up by TF_CONFIG (docs/distributed.md)")
+    p.add_argument("--precision", choices=CHOICES[("train", "precision")],
+                   help="replaces the config's train.precision")
     p.set_defaults(run=_run_train)
 
 
 def _run_train(args):
-    from translate import config, training
+    from translate import config, distribute, training
 
+    # First: a multi-worker strategy must exist before TensorFlow runs anything.
+    worker = distribute.make_strategy(args.strategy)
     settings = (config.load(args.config) if args.config
                 else config.preset(args.preset or "small"))
+    if args.precision:
+        settings["train"]["precision"] = args.precision
     result = training.train(args.corpus_dir, args.run_dir, settings,
                             time_budget_minutes=args.time_budget,
-                            on_epoch_end=_dev_scorer(args.corpus_dir, settings))
+                            on_epoch_end=_dev_scorer(args.corpus_dir, settings),
+                            strategy=worker)
     if result["resumed_from_step"] is not None:
         print(f"resumed from step {result['resumed_from_step']}")
     print(f"step {result['step']}, epoch {result['epoch']}, stopped: {result['stopped']}, "
@@ -103,13 +116,20 @@ def _dev_scorer(corpus_dir, settings, limit=400):
     manifest = json.loads((corpus_dir / "manifest.json").read_text())
     paths = [corpus_dir / manifest["tokenizer"][side] for side in ("source", "target")]
 
+    translators = {}
+
     def score(model, epoch):
-        translator = Translator(model, *paths, beam_width=1,
-                                max_length_ratio=settings["decode"]["max_length_ratio"],
-                                max_length_extra=settings["decode"]["max_length_extra"])
+        # One Translator per model: a new one would trace its search again.
+        if id(model) not in translators:
+            translators[id(model)] = Translator(
+                model, *paths, beam_width=1,
+                max_length_ratio=settings["decode"]["max_length_ratio"],
+                max_length_extra=settings["decode"]["max_length_extra"])
+        translator = translators[id(model)]
+        started = time.perf_counter()
         scores = evaluation.score(translator.translate(sources), references)
         print(f"epoch {epoch}: dev BLEU {scores['bleu']:.1f}, chrF {scores['chrf']:.1f} "
-              f"(greedy, {len(sources)} sentences)")
+              f"(greedy, {len(sources)} sentences, {time.perf_counter() - started:.1f} s)")
         return {"dev_bleu": scores["bleu"], "dev_chrf": scores["chrf"]}
     return score
 
@@ -161,7 +181,8 @@ def _add_evaluate(commands):
     p.add_argument("--tsv", required=True, metavar="FILE")
     _add_memory_arguments(p)
     p.add_argument("--out", metavar="FILE",
-                   help="hypotheses file (default: RUN_DIR/hypotheses-<tsv name>.txt)")
+                   help="hypotheses file (default: RUN_DIR/hypotheses-<tsv name>-<beamN or greedy>"
+                        "[-memory].txt, next to evaluation-<same>.json)")
     p.set_defaults(run=_run_evaluate)
 
 
@@ -173,19 +194,24 @@ def _run_evaluate(args):
     from translate.atomic import atomic_file
 
     sources, references = evaluation.read_tsv_pairs(args.tsv)
-    outputs, origins, threshold = _translate_sources(args, _translator(args), sources)
+    translator = _translator(args)
+    outputs, origins, threshold = _translate_sources(args, translator, sources)
     scores = evaluation.score(outputs, references)
     placeholders = evaluation.placeholder_accuracy(sources, outputs)
-    out = Path(args.out or Path(args.run_dir) / f"hypotheses-{Path(args.tsv).stem}.txt")
+    # One name per split and setting, so evaluations side by side never overwrite.
+    variant = (f"{Path(args.tsv).stem}-"
+               + ("greedy" if translator.beam_width == 1 else f"beam{translator.beam_width}")
+               + ("-memory" if args.memory else ""))
+    out = Path(args.out or Path(args.run_dir) / f"hypotheses-{variant}.txt")
     with atomic_file(out, encoding="utf-8") as f:
         f.writelines(line + "\n" for line in outputs)
-    report = {"tsv": str(args.tsv), "beam": args.beam, **scores,
+    report = {"tsv": str(args.tsv), "beam": translator.beam_width, **scores,
               "placeholders": placeholders, "hypotheses": str(out)}
     if origins is not None:
         report["memory"] = {"corpus": args.memory, "threshold": threshold,
                             "used": sum(o.kind == "memory" for o in origins)}
-    with atomic_file(Path(args.run_dir) / f"evaluation-{Path(args.tsv).stem}.json",
-                     encoding="utf-8") as f:
+    report_path = Path(args.run_dir) / f"evaluation-{variant}.json"
+    with atomic_file(report_path, encoding="utf-8") as f:
         json.dump(report, f, indent=1)
     print(f"BLEU {scores['bleu']:.2f}  ({scores['bleu_signature']})")
     print(f"chrF {scores['chrf']:.2f}  ({scores['chrf_signature']})")
@@ -195,7 +221,7 @@ def _run_evaluate(args):
     if origins is not None:
         print(f"memory used for {report['memory']['used']}/{len(outputs)} sentences "
               f"(threshold {threshold:.2f})")
-    print(f"hypotheses: {out}")
+    print(f"hypotheses: {out}; scores: {report_path}")
 
 
 def _add_translate(commands):
@@ -266,6 +292,111 @@ def _run_export(args):
     print(path)
 
 
+def _add_client(commands):
+    from translate import serving, signatures
+
+    p = commands.add_parser(
+        "client", help="translate lines through a running TF Serving (REST or gRPC)",
+        description="Sends lines from FILE (or standard input) to a TensorFlow Serving that "
+                    "serves an exported translator, in requests of at most --batch-size "
+                    "lines, and prints one translation per line (empty lines stay empty).")
+    p.add_argument("file", nargs="?", metavar="FILE", help="default: standard input")
+    p.add_argument("--server", required=True, metavar="HOST:PORT",
+                   help="TF Serving's REST port (8501 by default) or gRPC port (8500)")
+    p.add_argument("--protocol", choices=serving.PROTOCOLS, default="rest")
+    p.add_argument("--rest-format", choices=serving.REST_FORMATS, default=None,
+                   help="REST request form: row (instances, the default) or columnar (inputs)")
+    p.add_argument("--name", default="translator", help="model name (default: %(default)s)")
+    p.add_argument("--version", type=int, metavar="N",
+                   help="model version (default: the latest the server has)")
+    p.add_argument("--signature", choices=signatures.SIGNATURES,
+                   default=signatures.SERVING_SIGNATURE,
+                   help=f"{signatures.SERVING_SIGNATURE} (default): beam search; "
+                        f"{signatures.GREEDY_SIGNATURE}: greedy search")
+    p.add_argument("--batch-size", type=int, default=64, metavar="N",
+                   help="lines per request (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="seconds one request may take (default: %(default)s)")
+    p.set_defaults(run=_run_client)
+
+
+def _run_client(args):
+    from tqdm import tqdm
+
+    from translate.serving import connect
+
+    if args.file:
+        with open(args.file, encoding="utf-8") as f:
+            sources = [line.rstrip("\n") for line in f]
+    else:
+        sources = [line.rstrip("\n") for line in sys.stdin]
+    options = {} if args.rest_format is None else {"rest_format": args.rest_format}
+    with connect(args.server, protocol=args.protocol, name=args.name, version=args.version,
+                 signature=args.signature, timeout=args.timeout, **options) as client:
+        progress = None
+        if args.file:
+            progress = lambda batches: tqdm(batches, desc="translating",  # noqa: E731
+                                            unit=" batches", file=sys.stderr)
+        outputs = client.translate(sources, args.batch_size, progress=progress)
+    for line in outputs:
+        # One output line per input line, whatever line breaks a translation holds.
+        print(" ".join(line.splitlines()))
+
+
+def _add_po(commands):
+    from translate import signatures
+
+    p = commands.add_parser(
+        "po", help="fill the untranslated entries of a gettext catalog through an export",
+        description="Fills the untranslated messages of CATALOG with an exported model's "
+                    "translations (the translation memory's where usable, with --memory), "
+                    "each flagged fuzzy with a comment saying where it came from; a "
+                    "translation that loses or alters a placeholder is not written. "
+                    "Everything else in the catalog is kept. Writes --out, or CATALOG "
+                    "itself with --in-place, atomically.")
+    p.add_argument("catalog", metavar="CATALOG", help="the .po file to fill")
+    p.add_argument("--model", required=True, metavar="EXPORT_DIR",
+                   help="a version directory of `translate export`, or its model directory "
+                        "(BASE_DIR/NAME: the highest version is used)")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--out", metavar="OUT.po", help="the filled catalog to write")
+    target.add_argument("--in-place", action="store_true", help="overwrite CATALOG")
+    _add_memory_arguments(p)
+    p.add_argument("--batch-size", type=int, default=64, metavar="N",
+                   help="sentences per model call (default: %(default)s)")
+    p.add_argument("--signature", choices=signatures.SIGNATURES,
+                   default=signatures.SERVING_SIGNATURE,
+                   help=f"{signatures.SERVING_SIGNATURE} (default): beam search; "
+                        f"{signatures.GREEDY_SIGNATURE}: greedy search")
+    p.set_defaults(run=_run_po)
+
+
+def _run_po(args):
+    from tqdm import tqdm
+
+    from translate import po
+
+    progress = lambda batches: tqdm(batches, desc="translating", unit=" batches",  # noqa: E731
+                                    file=sys.stderr)
+    summary = po.fill_po(args.catalog, args.model, args.catalog if args.in_place else args.out,
+                         memory_corpus=args.memory, memory_threshold=args.memory_threshold,
+                         batch_size=args.batch_size, signature=args.signature,
+                         progress=progress)
+    print(f"{summary.out}: filled {summary.filled} of {summary.untranslated} untranslated "
+          f"messages as fuzzy ({summary.from_memory} from the memory, {summary.from_model} "
+          f"by the model {summary.model}, {summary.plurals} of them plural)")
+    if summary.memory_threshold is not None:
+        print(f"memory threshold: {summary.memory_threshold:.2f}")
+    print(f"kept untranslated: {summary.kept_placeholders} lost or altered a placeholder, "
+          f"{summary.kept_empty} empty, {summary.kept_unwritable} not writable (charset, "
+          f"control characters); untouched: {summary.translated} translated, {summary.fuzzy} "
+          f"fuzzy, {summary.partial_plurals} partly translated plural")
+    for msgid in summary.placeholder_msgids[:5]:
+        print(f"  placeholders: {msgid!r}")
+    if len(summary.placeholder_msgids) > 5:
+        print(f"  ... and {len(summary.placeholder_msgids) - 5} more")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="translate", description="GRU neural machine translation.")
@@ -276,6 +407,8 @@ def build_parser():
     _add_translate(commands)
     _add_align(commands)
     _add_export(commands)
+    _add_client(commands)
+    _add_po(commands)
     return parser
 
 
@@ -285,7 +418,7 @@ def main(argv=None):
     try:
         args.run(args)
     except (ConfigError, CorpusError, FileExistsError, FileNotFoundError,
-            ValueError) as error:
+            ValueError, ServingError) as error:
         print(f"translate {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

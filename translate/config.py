@@ -18,7 +18,9 @@ from pathlib import Path
 
 DEFAULTS = {
     "model": {
-        "embedding_dim": 256, "units": 256, "encoder_layers": 1,
+        "embedding_dim": 256, "units": 256,
+        "decoder_units": 0,  # 0: the same as units
+        "encoder_layers": 1,
         "decoder_layers": 1, "bidirectional": True, "attention": "additive",
         "dropout": 0.2, "share_embeddings": True, "tie_output": False,
     },

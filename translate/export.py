@@ -86,14 +86,12 @@ from translate import config as config_lib
 from translate import decoding
 from translate.atomic import atomic_directory
 from translate.inference import Translator
+from translate.signatures import (  # noqa: F401 (re-exported)
+    GREEDY_SIGNATURE, INPUT_KEY, OUTPUT_KEYS, SERVING_SIGNATURE)
 from translate.tokenizer import SPECIAL_IDS
 
 PAD, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["eos"]
 
-SERVING_SIGNATURE = "serving_default"
-GREEDY_SIGNATURE = "translate_greedy"
-INPUT_KEY = "text"
-OUTPUT_KEYS = ("translation", "score")
 SETTINGS_ASSET = "decoding.json"
 WARMUP_FILE = "tf_serving_warmup_requests"
 

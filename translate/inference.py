@@ -32,6 +32,7 @@ class Translator:
                  length_penalty=0.6, max_length_ratio=2.0, max_length_extra=10,
                  max_source_length=128):
         self.model = model
+        self.beam_width = beam_width
         self.source = tokenizer.load_processor(source_model)
         self.target = tokenizer.load_processor(target_model)
         self.max_source_length = max_source_length

@@ -8,19 +8,36 @@ optimizer state, the epoch, and the batch reached within it),
 kill -9) restores the latest checkpoint and goes on from the same step and
 the same position in the data: each epoch's batches come from a dataset
 seeded by the epoch, so the batches already seen are skipped exactly.
+
+Under a distribution strategy (`translate.distribute`) each step takes one
+token-budget batch per replica: `batch_tokens` is the budget of each
+replica's batch, and a step sees up to `batch_tokens * replicas` tokens.
+Every worker builds the same seeded stream of batches and takes every
+`replicas`-th one, so after `k` steps exactly the first `k * replicas`
+batches of the epoch have been used, whatever the number of replicas; the
+checkpoint counts those batches, so a run resumes under another strategy
+(or none) at the same place in the data. Each epoch drops its last
+`batches % replicas` batches (every replica must take a step together).
+Only the chief writes the run directory; the other workers save their
+checkpoints to a temporary directory and delete it (saving is collective).
 """
 
+import contextlib
 import json
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from translate import config as config_lib
-from translate import dataset, plots, tokenizer
+from translate import dataset, distribute, plots, tokenizer
 from translate.atomic import atomic_file
+from translate.losses import MaskedCrossEntropy, masked_accuracy  # noqa: F401 (re-exported)
 from translate.model import build_model
 from translate.tokenizer import SPECIAL_IDS
 
@@ -45,55 +62,70 @@ class WarmupInverseSqrt(keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "warmup_steps": self.warmup_steps}
 
 
-@keras.saving.register_keras_serializable(package="translate")
-class MaskedCrossEntropy(keras.losses.Loss):
-    """Token cross-entropy with label smoothing, averaged over real tokens."""
+class _Checkpoints:
+    """Saves like `tf.train.CheckpointManager`, the chief's files only.
 
-    def __init__(self, label_smoothing=0.1, name="masked_cross_entropy", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.label_smoothing = label_smoothing
+    Saving a distributed model may take every worker (collective reads), so
+    all workers save at the same steps; the workers other than the chief
+    write to a temporary directory and delete it, as TensorFlow's
+    multi-worker tutorial does.
+    """
 
-    def call(self, y_true, y_pred):
-        log_probs = tf.nn.log_softmax(tf.cast(y_pred, tf.float32))
-        labels = tf.cast(y_true, tf.int32)
-        nll = -tf.gather(log_probs, labels, batch_dims=2)
-        smooth = -tf.reduce_mean(log_probs, axis=-1)
-        eps = self.label_smoothing
-        loss = (1.0 - eps) * nll + eps * smooth
-        mask = tf.cast(tf.not_equal(labels, PAD), tf.float32)
-        return tf.reduce_sum(loss * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+    def __init__(self, checkpoint, directory, max_to_keep, worker):
+        self.checkpoint, self.worker = checkpoint, worker
+        if worker.is_chief:
+            self.manager = tf.train.CheckpointManager(checkpoint, directory,
+                                                      max_to_keep=max_to_keep)
 
-    def get_config(self):
-        return {**super().get_config(), "label_smoothing": self.label_smoothing}
-
-
-def masked_accuracy(y_true, y_pred):
-    """Share of real (non-pad) target tokens predicted exactly."""
-    labels = tf.cast(y_true, tf.int32)
-    mask = tf.cast(tf.not_equal(labels, PAD), tf.float32)
-    hits = tf.cast(tf.equal(tf.argmax(y_pred, -1, output_type=tf.int32), labels), tf.float32)
-    return tf.reduce_sum(hits * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+    def save(self, step):
+        """Writes a checkpoint numbered `step` (the optimizer's iterations)."""
+        if self.worker.is_chief:
+            self.manager.save(checkpoint_number=step)
+            return
+        scratch = tempfile.mkdtemp(prefix=f"translate-worker-{self.worker.index}-")
+        try:
+            tf.train.CheckpointManager(self.checkpoint, scratch, max_to_keep=1).save(
+                checkpoint_number=step)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 class _Progress(keras.callbacks.Callback):
     """Checkpoints every N steps, stops at the time budget, logs throughput."""
 
-    def __init__(self, state, manager, every, deadline):
+    def __init__(self, state, checkpoints, every, deadline, worker):
         super().__init__()
-        self.state, self.manager, self.every = state, manager, every
-        self.deadline = deadline
+        self.state, self.checkpoints, self.every = state, checkpoints, every
+        self.deadline, self.worker = deadline, worker
+        self.replicas = worker.replicas
         self.out_of_time = False
 
     def on_epoch_begin(self, epoch, logs=None):
         self.tokens = 0
+        self.unsaved = 0  # steps since the last checkpoint (one ends each epoch)
+
+    def _save(self):
+        self.checkpoints.save(int(self.model.optimizer.iterations.numpy()))
+        self.unsaved = 0
+
+    def _late(self):
+        late = time.time() > self.deadline
+        if self.worker.num_workers > 1:
+            # Every worker must stop at the same step (or the others wait in
+            # the next step's collectives): stop when any is late.
+            late = distribute.sum_over_replicas(self.worker, [float(late)])[0] > 0
+        return late
 
     def on_train_batch_end(self, batch, logs=None):
-        self.state["batch"].assign_add(1)
-        self.tokens += int(logs.get("tokens", 0)) if logs else 0
-        if int(self.state["batch"]) % self.every == 0:
-            self.manager.save(checkpoint_number=self.model.optimizer.iterations)
-        if self.deadline is not None and time.time() > self.deadline:
-            self.manager.save(checkpoint_number=self.model.optimizer.iterations)
+        # The batches of the epoch used so far: one per replica.
+        self.state["batch"].assign_add(self.replicas)
+        # The logged count is the mean over the replicas.
+        self.tokens += float(logs.get("tokens", 0)) * self.replicas if logs else 0
+        self.unsaved += 1
+        if self.unsaved >= self.every:
+            self._save()
+        if self.deadline is not None and self._late():
+            self._save()
             self.out_of_time = True
             self.model.stop_training = True
 
@@ -122,7 +154,12 @@ def _save_best(model, run_dir):
     os.replace(staging, run_dir / BEST_WEIGHTS)
 
 
-def _save_config(run_dir, config):
+def _save_config(run_dir, config, write=True):
+    """Writes `config.json`, or checks that it holds `config` (a resumption).
+
+    Raises:
+        ConfigError: the run directory holds a different config.
+    """
     path = run_dir / "config.json"
     if path.exists():
         saved = json.loads(path.read_text())
@@ -131,8 +168,102 @@ def _save_config(run_dir, config):
                 f"{path} holds a different config; resume with the same settings "
                 "or use a new --run-dir.")
         return
-    with atomic_file(path, encoding="utf-8") as f:
-        json.dump(config, f, indent=2)
+    if write:
+        with atomic_file(path, encoding="utf-8") as f:
+            json.dump(config, f, indent=2)
+
+
+@contextlib.contextmanager
+def _dtype_policy(name):
+    """Keras's global dtype policy set to `name` while layers are made.
+
+    Layers take the policy when they are constructed, so the model keeps it
+    after the block; the global policy goes back to what it was (a process
+    that trains, then builds a model for decoding gets a float32 one).
+    """
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def make_optimizer(train_config):
+    """Adam with warm-up and inverse square root decay, clipped by norm.
+
+    Args:
+        train_config: the config's `train` section.
+
+    Returns:
+        A `keras.optimizers.Adam`, wrapped in a `LossScaleOptimizer` (dynamic
+        loss scaling) under `mixed_float16`, whose small gradients would
+        otherwise underflow; bfloat16 has float32's range and needs none.
+    """
+    optimizer = keras.optimizers.Adam(
+        WarmupInverseSqrt(train_config["learning_rate"], train_config["warmup_steps"]),
+        clipnorm=train_config["clip_norm"])
+    if train_config["precision"] == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def _example_batch():
+    """A tiny batch of the training data's structure (to build metrics)."""
+    ids = np.array([[3, PAD]], np.int32)
+    return {"source": ids, "target_in": ids}, ids
+
+
+def _distributed_data(worker, make, used, what):
+    """One epoch's batches from `used` on, dealt out to the replicas.
+
+    All workers make the same seeded stream; the replica `r` of `R` takes
+    the batches `r, r + R, ...` (interleaved, so that after `k` steps exactly
+    the first `k * R` batches are used), and the stream is cut to a multiple
+    of `R` so that every replica takes as many steps as the others.
+
+    Args:
+        worker: a `distribute.Worker` with a non-default strategy.
+        make: makes the epoch's `tf.data.Dataset` of batches.
+        used: batches of this stream already used (a resumption).
+        what: "train" or "dev" (for the error message).
+
+    Returns:
+        `(distributed_dataset, steps)`.
+
+    Raises:
+        ValueError: fewer batches than replicas.
+    """
+    replicas = worker.replicas
+    # The stream's length: the bucketed batches are not known before one pass.
+    total = int(make().reduce(np.int64(0), lambda n, _: n + 1))
+    steps = max(total - used, 0) // replicas
+    if used == 0 and steps == 0:
+        raise ValueError(
+            f"the {what} data makes {total} batches, fewer than the {replicas} "
+            "replicas; lower train.batch_tokens or use more data.")
+
+    def per_worker(context):
+        # Worker w of W holds batches w, w + W, ... of the cut stream; its
+        # local replicas take them in turn, which deals batch r, r + R, ...
+        # to replica r.
+        data = make().skip(used).take(steps * replicas)
+        return data.shard(context.num_input_pipelines, context.input_pipeline_id)
+    return worker.strategy.distribute_datasets_from_function(per_worker), steps
+
+
+def _check_same_step(worker, step):
+    """Raises unless every worker restored the same checkpoint step.
+
+    Raises:
+        ValueError: the workers resumed from different steps.
+    """
+    total, squares = distribute.sum_over_replicas(worker, [step, step * step])
+    # All equal exactly when the variance over the replicas is zero.
+    if total * total != squares * worker.replicas:
+        raise ValueError(
+            "the workers restored different checkpoints: every worker must read "
+            "the chief's run directory (shared storage), where only the chief writes.")
 
 
 def _record_epoch(run_dir, record):
@@ -161,94 +292,136 @@ def tokenizers(corpus_dir):
 
 
 def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
-          on_epoch_end=None):
+          on_epoch_end=None, strategy="default", callbacks=()):
     """Trains (or resumes training) a model on a corpus directory.
 
     Args:
         corpus_dir: from `translate prepare`.
         run_dir: where checkpoints, logs and curves go; created if needed.
-        config: a full config (`translate.config`).
+            Under a multi-worker strategy every worker must see it (shared
+            storage): the chief writes it and all workers resume from it.
+        config: a full config (`translate.config`); `train.precision` sets
+            the model's dtype policy.
         time_budget_minutes: stop (after a checkpoint) when this much wall
             time has passed in this call.
-        verbose: Keras's progress bar setting.
+        verbose: Keras's progress bar setting (the chief's).
         on_epoch_end: optional `f(model, epoch) -> dict` of extra metrics
-            (dev BLEU) recorded with the epoch.
+            (dev BLEU) recorded with the epoch; called on the chief only.
+        strategy: a strategy name (`translate.distribute.STRATEGIES`) or a
+            `translate.distribute.Worker`. Make a multi-worker strategy with
+            `distribute.make_strategy` before TensorFlow runs anything else.
+        callbacks: extra Keras callbacks, run on every worker.
 
     Returns:
         A dict: `resumed_from_step`, `step`, `epoch`, `stopped` ("done",
         "early_stopping" or "time_budget"), `best_dev_loss`.
+
+    Raises:
+        ConfigError: the run directory holds a different config.
+        DistributeError: an unknown strategy, or a bad `TF_CONFIG`.
+        ValueError: fewer batches than replicas, or workers that restored
+            different checkpoints.
     """
+    worker = (strategy if isinstance(strategy, distribute.Worker)
+              else distribute.make_strategy(strategy))
     corpus_dir, run_dir = Path(corpus_dir), Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _save_config(run_dir, config)
-    with atomic_file(run_dir / "run.json", encoding="utf-8") as f:
-        json.dump({"corpus_dir": str(corpus_dir.resolve())}, f)
     train_cfg = config["train"]
+    if worker.is_chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    _save_config(run_dir, config, write=worker.is_chief)
+    if worker.is_chief:
+        with atomic_file(run_dir / "run.json", encoding="utf-8") as f:
+            json.dump({"corpus_dir": str(corpus_dir.resolve()),
+                       "precision": train_cfg["precision"], "strategy": worker.name,
+                       "replicas": worker.replicas}, f)
     keras.utils.set_random_seed(train_cfg["seed"])
-    keras.mixed_precision.set_global_policy(train_cfg["precision"])
     (source_tok, target_tok), (source_vocab, target_vocab) = tokenizers(corpus_dir)
-    model = build_model(config["model"], source_vocab, target_vocab)
-    optimizer = keras.optimizers.Adam(
-        WarmupInverseSqrt(train_cfg["learning_rate"], train_cfg["warmup_steps"]),
-        clipnorm=train_cfg["clip_norm"])
-    if train_cfg["precision"] == "mixed_float16":
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    model.compile(optimizer=optimizer,
-                  loss=MaskedCrossEntropy(train_cfg["label_smoothing"]),
-                  metrics=[masked_accuracy, TokenCount()])
-    optimizer.build(model.trainable_variables)
+    # The default strategy takes the plain path: no scope, no workarounds.
+    scope = worker.strategy.scope() if worker.distributed else contextlib.nullcontext()
+    with scope, _dtype_policy(train_cfg["precision"]):
+        model = build_model(config["model"], source_vocab, target_vocab)
+        optimizer = make_optimizer(train_cfg)
+        model.compile(optimizer=optimizer,
+                      loss=MaskedCrossEntropy(train_cfg["label_smoothing"]),
+                      metrics=[masked_accuracy, TokenCount()])
+        optimizer.build(model.trainable_variables)
+        distribute.prepare_keras_model(model, worker, _example_batch())
 
     state = {name: tf.Variable(value, dtype=tf.float32 if "loss" in name else tf.int64,
                                trainable=False, name=name)
              for name, value in (("epoch", 0), ("batch", 0), ("bad_epochs", 0),
                                  ("best_dev_loss", float("inf")))}
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, **state)
-    manager = tf.train.CheckpointManager(checkpoint, run_dir / "checkpoints",
-                                         max_to_keep=train_cfg["keep_checkpoints"])
+    checkpoints = _Checkpoints(checkpoint, run_dir / "checkpoints",
+                               train_cfg["keep_checkpoints"], worker)
     resumed_from = None
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    if latest:
+        checkpoint.restore(latest).assert_existing_objects_matched()
         resumed_from = int(optimizer.iterations.numpy())
+    if worker.num_workers > 1:
+        _check_same_step(worker, resumed_from or 0)
 
     deadline = None if time_budget_minutes is None else time.time() + 60 * time_budget_minutes
-    progress = _Progress(state, manager, train_cfg["checkpoint_every_steps"], deadline)
-    board = keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch")
-    dev = dataset.make_dataset(str(corpus_dir / "dev.tsv"), source_tok, target_tok,
-                               batch_tokens=train_cfg["batch_tokens"],
-                               max_length=train_cfg["max_length"], shuffle=False)
+    progress = _Progress(state, checkpoints, train_cfg["checkpoint_every_steps"], deadline,
+                         worker)
+    callbacks = [progress, *callbacks]
+    if worker.is_chief:
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"),
+                                                     update_freq="epoch"))
+    batching = dict(batch_tokens=train_cfg["batch_tokens"], max_length=train_cfg["max_length"])
+
+    def dev_data():
+        return dataset.make_dataset(str(corpus_dir / "dev.tsv"), source_tok, target_tok,
+                                    shuffle=False, **batching)
+
+    def train_data(epoch):
+        return dataset.make_dataset(
+            str(corpus_dir / "train.tsv"), source_tok, target_tok,
+            seed=train_cfg["seed"] + epoch, reshuffle_each_iteration=False, **batching)
+
+    dev, dev_steps = (_distributed_data(worker, dev_data, 0, "dev") if worker.distributed
+                      else (dev_data(), None))
     stopped = "done"
     while int(state["epoch"]) < train_cfg["epochs"]:
         epoch = int(state["epoch"])
-        data = dataset.make_dataset(
-            str(corpus_dir / "train.tsv"), source_tok, target_tok,
-            batch_tokens=train_cfg["batch_tokens"], max_length=train_cfg["max_length"],
-            seed=train_cfg["seed"] + epoch, reshuffle_each_iteration=False)
+        if worker.distributed:
+            data, steps = _distributed_data(worker, lambda epoch=epoch: train_data(epoch),
+                                            int(state["batch"]), "train")
+        else:
+            data, steps = train_data(epoch).skip(int(state["batch"])), None
         started = time.perf_counter()
-        history = model.fit(data.skip(int(state["batch"])), validation_data=dev,
-                            initial_epoch=epoch, epochs=epoch + 1, shuffle=False,
-                            callbacks=[progress, board], verbose=verbose)
+        history = model.fit(data, validation_data=dev, initial_epoch=epoch,
+                            epochs=epoch + 1, steps_per_epoch=steps,
+                            validation_steps=dev_steps, shuffle=False, callbacks=callbacks,
+                            verbose=verbose if worker.is_chief else 0)
         if progress.out_of_time:
             stopped = "time_budget"
             break
         logs = {k: v[-1] for k, v in history.history.items()}
         dev_loss = logs.get("val_loss", float("nan"))
-        record = {"epoch": epoch + 1, "step": int(optimizer.iterations.numpy()),
-                  "seconds": time.perf_counter() - started,
-                  **{k: float(v) for k, v in logs.items() if "tokens" not in k}}
-        record["train_tokens_per_second"] = progress.tokens / record["seconds"]
-        if on_epoch_end is not None:
-            record.update(on_epoch_end(model, epoch + 1))
-        _record_epoch(run_dir, record)
-        plots.training_curves(read_metrics(run_dir), run_dir / "curves.png")
+        if worker.is_chief:
+            record = {"epoch": epoch + 1, "step": int(optimizer.iterations.numpy()),
+                      "seconds": time.perf_counter() - started,
+                      **{k: float(v) for k, v in logs.items() if "tokens" not in k},
+                      "precision": train_cfg["precision"], "replicas": worker.replicas}
+            record["train_tokens_per_second"] = progress.tokens / record["seconds"]
+            if on_epoch_end is not None:
+                record.update(on_epoch_end(model, epoch + 1))
+            _record_epoch(run_dir, record)
+            plots.training_curves(read_metrics(run_dir), run_dir / "curves.png")
+        # Every worker keeps the same state: the dev loss is the same
+        # all-reduced value on each.
         if dev_loss < float(state["best_dev_loss"]):
             state["best_dev_loss"].assign(dev_loss)
             state["bad_epochs"].assign(0)
-            _save_best(model, run_dir)
+            if worker.is_chief:
+                _save_best(model, run_dir)
         else:
             state["bad_epochs"].assign_add(1)
         state["epoch"].assign_add(1)
         state["batch"].assign(0)
-        manager.save(checkpoint_number=optimizer.iterations)
+        checkpoints.save(int(optimizer.iterations.numpy()))
         if int(state["bad_epochs"]) >= train_cfg["early_stopping_patience"]:
             stopped = "early_stopping"
             break

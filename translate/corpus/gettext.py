@@ -47,7 +47,7 @@ def read_po(path, stats=None):
             cannot be decoded with its declared charset.
         OSError: the file cannot be opened.
     """
-    yield from _pairs(_load_po(path), str(path), True, stats)
+    yield from _pairs(load_po(path), str(path), True, stats)
 
 
 def read_mo(path, stats=None):
@@ -212,8 +212,20 @@ def _load_mo(path):
         raise CorpusError(f"not a valid .mo catalog: {e}", path) from None
 
 
-def _load_po(path):
-    """Parses a .po file with its declared charset; errors become CorpusError."""
+def load_po(path):
+    """Parses a .po file with its declared charset.
+
+    Args:
+        path: the .po file.
+
+    Returns:
+        A `polib.POFile` (header, comments and obsolete entries included).
+
+    Raises:
+        CorpusError: not valid .po syntax (naming the line polib gives), or
+            not decodable with the declared charset.
+        OSError: the file cannot be opened.
+    """
     with open(path, "rb"):  # the errors of open(), not polib's guess that a
         pass                # missing path is the catalog's text
     charset = polib.detect_encoding(str(path))

@@ -29,7 +29,9 @@ class Seq2Seq(keras.Model):
     Args:
         source_vocab, target_vocab: vocabulary sizes.
         embedding_dim: embedding size.
-        units: GRU units (each direction) and attention size.
+        units: encoder GRU units (each direction).
+        decoder_units: decoder GRU units, also the attention's and the output
+            layer's size; `None` or 0: `units`.
         encoder_layers, decoder_layers: numbers of GRU layers.
         bidirectional: bidirectional encoder layers.
         attention: "additive" or "multiplicative".
@@ -51,7 +53,7 @@ class Seq2Seq(keras.Model):
     """
 
     def __init__(self, source_vocab, target_vocab, embedding_dim=256, units=256,
-                 encoder_layers=1, decoder_layers=1, bidirectional=True,
+                 decoder_units=None, encoder_layers=1, decoder_layers=1, bidirectional=True,
                  attention="additive", dropout=0.2, share_embeddings=False,
                  tie_output=False, **kwargs):
         super().__init__(**kwargs)
@@ -59,13 +61,14 @@ class Seq2Seq(keras.Model):
             raise ValueError(
                 "share_embeddings needs one vocabulary; got source_vocab="
                 f"{source_vocab} and target_vocab={target_vocab}.")
-        if tie_output and units != embedding_dim:
+        decoder_units = decoder_units or units
+        if tie_output and decoder_units != embedding_dim:
             raise ValueError(
-                f"tie_output needs units == embedding_dim; got units={units}, "
-                f"embedding_dim={embedding_dim}.")
+                f"tie_output needs decoder_units == embedding_dim; got decoder_units="
+                f"{decoder_units}, embedding_dim={embedding_dim}.")
         self.settings = dict(
             source_vocab=source_vocab, target_vocab=target_vocab,
-            embedding_dim=embedding_dim, units=units,
+            embedding_dim=embedding_dim, units=units, decoder_units=decoder_units,
             encoder_layers=encoder_layers, decoder_layers=decoder_layers,
             bidirectional=bidirectional, attention=attention, dropout=dropout,
             share_embeddings=share_embeddings, tie_output=tie_output)
@@ -82,12 +85,13 @@ class Seq2Seq(keras.Model):
             if bidirectional:
                 layer = keras.layers.Bidirectional(layer, name=f"encoder_{i}_bi")
             setattr(self, f"encoder_{i}", layer)
-        self.bridge = keras.layers.Dense(units, activation="tanh", name="bridge")
+        self.bridge = keras.layers.Dense(decoder_units, activation="tanh", name="bridge")
         for i in range(decoder_layers):
             setattr(self, f"decoder_{i}", gru_keras.GRU(
-                units, return_sequences=True, dropout=dropout, name=f"decoder_{i}"))
-        self.attention = Attention(units, attention, name="attention")
-        self.combine = keras.layers.Dense(units, activation="tanh", name="combine")
+                decoder_units, return_sequences=True, dropout=dropout,
+                name=f"decoder_{i}"))
+        self.attention = Attention(decoder_units, attention, name="attention")
+        self.combine = keras.layers.Dense(decoder_units, activation="tanh", name="combine")
         self.dropout = keras.layers.Dropout(dropout)
         self.projection = (None if tie_output else
                            keras.layers.Dense(target_vocab, name="projection"))
@@ -115,7 +119,7 @@ class Seq2Seq(keras.Model):
         Returns:
             `(memory, memory_mask, states)`: encoder outputs
             `(batch, source_len, units * directions)`, the boolean source mask,
-            and one initial `(batch, units)` state per decoder layer.
+            and one initial `(batch, decoder_units)` state per decoder layer.
         """
         mask = ops.not_equal(source, PAD)
         x = self.dropout(self.source_embedding(source), training=training)
@@ -156,7 +160,7 @@ class Seq2Seq(keras.Model):
 
         Args:
             tokens: `(batch,)` the previous target tokens (BOS first).
-            states: one `(batch, units)` state per decoder layer.
+            states: one `(batch, decoder_units)` state per decoder layer.
             keys: `attention_keys(memory)`.
             memory, memory_mask: from `encode`.
 

@@ -1,0 +1,185 @@
+"""Serving speed of an export: batch-1 latency and batch-64 throughput per signature.
+
+    python benchmarks/serving.py --export runs/export/translator [--tsv FILE]
+        [--requests 200] [--warmup 20] [--batches 5]
+
+The export is loaded the way TF Serving runs it: `import tensorflow_text` (the
+SentencePiece ops), `tf.saved_model.load`, and its signatures called with a
+`tf.string` batch; nothing of this project is imported, so the timed path is
+the graph alone (no HTTP or gRPC either: add the network on top). For
+`serving_default` (beam search) and `translate_greedy`:
+
+- batch 1: `--requests` requests of one message of about 10 words each (after
+  `--warmup`), the median and 95th percentile latency; the two signatures
+  take turns on each message, so that on a shared machine both see the same
+  load;
+- batch 64: `--batches` requests of 64 such messages, sentences per second.
+
+Messages: the source column of `--tsv` (those of 8 to 12 words), or a built-in
+list of software messages of about 10 words. Targets, on 2 CPU cores: greedy
+median <= 20 ms for a 10-word message, beam median <= 3x greedy.
+"""
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow_text  # noqa: E402,F401 (registers the SentencePiece ops)
+
+SIGNATURES = ("serving_default", "translate_greedy")
+GREEDY_TARGET_MS = 20.0
+BEAM_OVER_GREEDY_TARGET = 3.0
+
+MESSAGES = [
+    "Could not open file %s because the disk is full.",
+    "The printer %s is not responding, check the cable connection.",
+    "Deleted {count} items from the trash folder of the user.",
+    "Unable to connect to the network, please try again later.",
+    "The package %s could not be installed because of conflicts.",
+    "Your password must contain at least %d characters and digits.",
+    "Saving the document failed; do you want to try again?",
+    "The window could not be closed while a download is running.",
+    "A new version of %s is available, restart to update.",
+    "The key %s was not found in the configuration file.",
+    "Copied %d of %d files to the selected folder so far.",
+    "The account %s has been locked after too many attempts.",
+    "Select a folder where the exported messages should be saved.",
+    "The connection to the server was lost during the upload.",
+    "Do you really want to remove the selected %d messages?",
+    "Invalid date format in line %u of the input file.",
+]
+
+
+def resolve_export(path):
+    """The SavedModel directory: `path` itself, or its highest numbered version.
+
+    `path` may be a version directory, a model base directory (numbered
+    versions in it) or the base directory of `translate export --out` holding
+    one model.
+    """
+    path = Path(path)
+    if (path / "saved_model.pb").is_file():
+        return path
+
+    def versions(directory):
+        return [p for p in directory.iterdir() if p.is_dir() and p.name.isdigit()
+                and (p / "saved_model.pb").is_file()]
+
+    if not path.is_dir():
+        raise SystemExit(f"{path}: no such directory")
+    found = versions(path)
+    if not found:
+        models = [p for p in path.iterdir() if p.is_dir() and versions(p)]
+        if len(models) == 1:
+            found = versions(models[0])
+    if not found:
+        raise SystemExit(f"{path}: neither a SavedModel nor a directory of numbered versions")
+    return max(found, key=lambda p: int(p.name))
+
+
+def tsv_messages(path, low=8, high=12):
+    """Distinct sources of `low` to `high` words from a `source<TAB>target` file."""
+    seen, messages = set(), []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            source = line.rstrip("\n").split("\t", 1)[0].strip()
+            if low <= len(source.split()) <= high and source not in seen:
+                seen.add(source)
+                messages.append(source)
+    if not messages:
+        raise SystemExit(f"{path}: no source of {low} to {high} words")
+    return messages
+
+
+def latencies(functions, messages, requests, warmup):
+    """Seconds per batch-1 request of each function, `requests` each after `warmup`.
+
+    The functions take turns on the same message, so that on a shared machine
+    they see the same load and their ratio means something.
+    """
+    cycle = itertools.cycle(messages)
+    for _ in range(warmup):
+        batch = tf.constant([next(cycle)])
+        for function in functions.values():
+            function(text=batch)["translation"].numpy()
+    times = {name: [] for name in functions}
+    for _ in range(requests):
+        batch = tf.constant([next(cycle)])
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function(text=batch)["translation"].numpy()
+            times[name].append(time.perf_counter() - start)
+    return {name: np.array(t) for name, t in times.items()}
+
+
+def throughput(function, messages, batches, batch_size=64):
+    """Sentences per second in requests of `batch_size` (one warm-up request first)."""
+    cycle = itertools.cycle(messages)
+    requests = [tf.constant([next(cycle) for _ in range(batch_size)])
+                for _ in range(batches + 1)]
+    function(text=requests[0])["translation"].numpy()
+    start = time.perf_counter()
+    for batch in requests[1:]:
+        function(text=batch)["translation"].numpy()
+    return batches * batch_size / (time.perf_counter() - start)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--export", required=True, metavar="DIR",
+                        help="a version directory, or a directory of versions (the highest "
+                             "is used)")
+    parser.add_argument("--tsv", metavar="FILE",
+                        help="messages: the sources of 8-12 words of this TSV "
+                             "(default: a built-in list)")
+    parser.add_argument("--requests", type=int, default=200,
+                        help="batch-1 requests timed per signature")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed requests first")
+    parser.add_argument("--batches", type=int, default=5,
+                        help="batch-64 requests timed per signature")
+    args = parser.parse_args(argv)
+    if min(args.requests, args.batches) < 1 or args.warmup < 0:
+        parser.error("--requests and --batches must be >= 1, --warmup >= 0")
+
+    export_dir = resolve_export(args.export)
+    messages = tsv_messages(args.tsv) if args.tsv else MESSAGES
+    loaded = tf.saved_model.load(str(export_dir))
+    settings_file = export_dir / "assets" / "decoding.json"
+    beam = (json.loads(settings_file.read_text())["beam_width"]
+            if settings_file.is_file() else "?")
+    words = np.mean([len(m.split()) for m in messages])
+    print(f"machine: {os.cpu_count()} cores, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}, TensorFlow {tf.__version__}")
+    print(f"export: {export_dir}; {len(messages)} messages of {words:.1f} words on average "
+          f"({args.tsv or 'built-in'})")
+    print("| signature | batch 1 median ms | batch 1 p95 ms | batch 64 sentences/s |\n"
+          "|---|---|---|---|")
+    functions = {name: loaded.signatures[name] for name in SIGNATURES}
+    times = latencies(functions, messages, args.requests, args.warmup)
+    medians = {}
+    for name, function in functions.items():
+        medians[name] = float(np.median(1000 * times[name]))
+        rate = throughput(function, messages, args.batches)
+        label = f"{name} (beam {beam})" if name == "serving_default" else f"{name} (greedy)"
+        print(f"| {label} | {medians[name]:.1f} | {np.percentile(1000 * times[name], 95):.1f} | "
+              f"{rate:.1f} |", flush=True)
+    ratio = medians["serving_default"] / medians["translate_greedy"]
+    print(f"beam {beam} / greedy median latency: {ratio:.2f}x")
+    greedy_met = medians["translate_greedy"] <= GREEDY_TARGET_MS
+    print(f"target greedy median <= {GREEDY_TARGET_MS:g} ms: "
+          f"{'met' if greedy_met else 'NOT met'} ({medians['translate_greedy']:.1f} ms)")
+    print(f"target beam median <= {BEAM_OVER_GREEDY_TARGET:g}x greedy: "
+          f"{'met' if ratio <= BEAM_OVER_GREEDY_TARGET else 'NOT met'} ({ratio:.2f}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

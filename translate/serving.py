@@ -1,0 +1,426 @@
+"""A client of a running TensorFlow Serving that serves an exported translator.
+
+It knows nothing of the model: only TF Serving's two APIs and the exported
+signatures' interface (`translate.signatures`: input `text`, outputs
+`translation` and `score`).
+
+- REST (`RestClient`): `POST http://HOST:PORT/v1/models/NAME[/versions/V]:predict`
+  with a JSON body in the row form, `{"signature_name": ..., "instances":
+  [{"text": ...}, ...]}`, answered `{"predictions": [{"translation": ...,
+  "score": ...}, ...]}`, or the columnar form, `{"signature_name": ...,
+  "inputs": {"text": [...]}}`, answered `{"outputs": {"translation": [...],
+  "score": [...]}}`. An error is an HTTP 4xx/5xx status with `{"error": "..."}`.
+- gRPC (`GrpcClient`): `tensorflow.serving.PredictionService/Predict` with a
+  `PredictRequest` (`model_spec` name, signature name and optional version;
+  `inputs["text"]` a string tensor); an error is a gRPC status code with
+  details.
+
+Both split a list of sentences into requests of at most `batch_size`
+sentences (similar lengths together: less padding for the server), send one
+request at a time with a timeout in seconds, and return the translations in
+the order of the sentences. Whatever goes wrong on the way raises
+`ServingError`, whose message names the address and says what happened: the
+server is down (connection refused), the request timed out, or the server's
+own error text.
+
+Example:
+
+```python
+from translate.serving import connect
+
+with connect("localhost:8501") as client:             # REST
+    client.translate(["Could not open file %s", "Deleted {count} items"])
+with connect("localhost:8500", protocol="grpc") as client:
+    translations, scores = client.predict(["Could not open file %s"])
+```
+
+The REST client needs `requests`; the gRPC client needs `grpcio`,
+`tensorflow-serving-api` and TensorFlow (for the tensor protos), imported
+only when a `GrpcClient` is made.
+"""
+
+import math
+
+from translate.signatures import INPUT_KEY, OUTPUT_KEYS, SERVING_SIGNATURE
+
+PROTOCOLS = ("rest", "grpc")
+REST_FORMATS = ("instances", "inputs")
+
+TRANSLATION, SCORE = OUTPUT_KEYS
+
+
+class ServingError(OSError):
+    """A request to the model server failed.
+
+    An `OSError`, as `requests`' own errors: the failure is in talking to
+    another process, whether the connection failed, the answer took too
+    long, or the server answered with an error.
+
+    Attributes:
+        target: the URL (REST) or `host:port` (gRPC) that was asked.
+        status: the HTTP status (an `int`) or the gRPC status code name (a
+            `str`, e.g. `"NOT_FOUND"`) the server answered with; `None` when
+            no answer came.
+        server_message: the server's own error text, `None` if none.
+    """
+
+    def __init__(self, message, target, status=None, server_message=None):
+        super().__init__(message)
+        self.target = target
+        self.status = status
+        self.server_message = server_message
+
+    def __str__(self):
+        return self.args[0]
+
+
+def _positive(name, value, kind):
+    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+        raise ValueError(f"{name} must be a positive {kind.__name__}, got {value!r}.")
+    return value
+
+
+def _check_timeout(timeout):
+    if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+            or not 0 < timeout < math.inf):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
+    return float(timeout)
+
+
+def _host_port(server):
+    """`host:port` from `host:port` or `http[s]://host:port[/]`."""
+    if not isinstance(server, str) or not server.strip():
+        raise ValueError(f"server must be 'HOST:PORT', got {server!r}.")
+    address = server.strip()
+    for scheme in ("http://", "https://"):
+        if address.lower().startswith(scheme):
+            address = address[len(scheme):]
+    address = address.rstrip("/")
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "/" in address:
+        raise ValueError(f"server must be 'HOST:PORT', got {server!r}.")
+    return address
+
+
+class ServingClient:
+    """What the REST and gRPC clients share: batching, ordering, checks.
+
+    Subclasses implement `predict` (one request). Use `connect` to make one.
+
+    Args:
+        server: the server's address, `"HOST:PORT"` (a REST client also
+            takes `"http://HOST:PORT"` or `"https://HOST:PORT"`).
+        name: the model's name on the server (`--model_name`, or `name` in
+            the model config file).
+        version: a version number to ask for; `None` asks for the latest
+            version the server has.
+        signature: the signature to run: `"serving_default"` (beam search)
+            or `"translate_greedy"`.
+        timeout: seconds one request may take (connecting included).
+
+    Raises:
+        ValueError: a malformed address, name, signature, version or timeout.
+    """
+
+    protocol = None
+
+    def __init__(self, server, name="translator", version=None,
+                 signature=SERVING_SIGNATURE, timeout=10.0):
+        self.address = _host_port(server)
+        if not isinstance(name, str) or not name or "/" in name or ":" in name:
+            raise ValueError(f"name must be a model name, got {name!r}.")
+        if not isinstance(signature, str) or not signature:
+            raise ValueError(f"signature must be a signature name, got {signature!r}.")
+        self.name = name
+        self.version = None if version is None else _positive("version", version, int)
+        self.signature = signature
+        self.timeout = _check_timeout(timeout)
+
+    @property
+    def target(self):
+        """What error messages name: the URL or `host:port` asked."""
+        return self.address
+
+    def predict(self, sentences):
+        """Translates `sentences` in one request.
+
+        Args:
+            sentences: a list of `str` (may be empty strings; an empty list
+                sends no request).
+
+        Returns:
+            `(translations, scores)`: a list of `str` and a list of `float`,
+            one each per sentence, in order.
+
+        Raises:
+            ServingError: the server is down, the request timed out, the
+                server answered with an error, or with something that is
+                not a translation of each sentence.
+        """
+        raise NotImplementedError
+
+    def translate_with_scores(self, sentences, batch_size=64, progress=None):
+        """Translations and scores of `sentences`, in requests of at most `batch_size`.
+
+        Sentences of similar lengths go in the same request (less padding
+        for the server); the results come back in the order of `sentences`.
+
+        Args:
+            sentences: a sequence of `str`.
+            batch_size: the most sentences in one request.
+            progress: a function wrapping the iterable of batches (e.g.
+                `tqdm.tqdm`), called once; `None` for none.
+
+        Returns:
+            `(translations, scores)`: two lists as long as `sentences`.
+
+        Raises:
+            ServingError: as `predict`, for the first request that fails.
+            ValueError: `batch_size` is not a positive integer.
+            TypeError: a sentence is not a `str`.
+        """
+        _positive("batch_size", batch_size, int)
+        sentences = list(sentences)
+        for i, sentence in enumerate(sentences):
+            if not isinstance(sentence, str):
+                raise TypeError(f"sentence {i} is a {type(sentence).__name__}, not a str.")
+        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+        batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        translations, scores = [None] * len(sentences), [None] * len(sentences)
+        for batch in (progress(batches) if progress else batches):
+            texts, values = self.predict([sentences[i] for i in batch])
+            for i, text, value in zip(batch, texts, values, strict=True):
+                translations[i], scores[i] = text, value
+        return translations, scores
+
+    def translate(self, sentences, batch_size=64, progress=None):
+        """Translations of `sentences`, in order (see `translate_with_scores`).
+
+        Returns:
+            A list of `str`, one per sentence.
+        """
+        return self.translate_with_scores(sentences, batch_size, progress)[0]
+
+    def close(self):
+        """Closes the connection (the client is not usable afterwards)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def _check_outputs(self, translations, scores, count):
+        """The outputs as `(list of str, list of float)`, checked against `count`."""
+        if (not isinstance(translations, list) or not isinstance(scores, list)
+                or len(translations) != count or len(scores) != count
+                or not all(isinstance(t, str) for t in translations)):
+            raise ServingError(
+                f"{self.target}: the server's answer is not {count} translation(s) "
+                f"and score(s) (is {self.name!r} an exported translator?)", self.target)
+        try:
+            return translations, [float(s) for s in scores]
+        except (TypeError, ValueError):
+            raise ServingError(f"{self.target}: the server's scores are not numbers",
+                               self.target) from None
+
+
+class RestClient(ServingClient):
+    """A client of TF Serving's REST API (`requests`, one kept-alive session).
+
+    Args:
+        server, name, version, signature, timeout: see `ServingClient`.
+        rest_format: `"instances"` (the row form: one JSON object per
+            sentence in, one per translation out) or `"inputs"` (the
+            columnar form: one list of sentences in, one list per output
+            out).
+
+    Raises:
+        ValueError: as `ServingClient`, or an unknown `rest_format`.
+    """
+
+    protocol = "rest"
+
+    def __init__(self, server, name="translator", version=None,
+                 signature=SERVING_SIGNATURE, timeout=10.0, rest_format="instances"):
+        import requests
+
+        super().__init__(server, name, version, signature, timeout)
+        if rest_format not in REST_FORMATS:
+            raise ValueError(f"rest_format must be one of {REST_FORMATS}, got {rest_format!r}.")
+        self.rest_format = rest_format
+        scheme = "https" if server.strip().lower().startswith("https://") else "http"
+        version_path = "" if self.version is None else f"/versions/{self.version}"
+        self.url = f"{scheme}://{self.address}/v1/models/{self.name}{version_path}:predict"
+        self._requests = requests
+        self._session = requests.Session()
+
+    @property
+    def target(self):
+        return self.url
+
+    def request_body(self, sentences):
+        """The JSON body (a `dict`) of the request for `sentences`."""
+        if self.rest_format == "instances":
+            return {"signature_name": self.signature,
+                    "instances": [{INPUT_KEY: s} for s in sentences]}
+        return {"signature_name": self.signature, "inputs": {INPUT_KEY: list(sentences)}}
+
+    def predict(self, sentences):
+        """Translates `sentences` in one REST request (see `ServingClient.predict`)."""
+        sentences = list(sentences)
+        if not sentences:
+            return [], []
+        requests = self._requests
+        try:
+            response = self._session.post(self.url, json=self.request_body(sentences),
+                                          timeout=self.timeout)
+        except requests.Timeout:
+            raise ServingError(f"{self.url}: timed out after {self.timeout:g} s",
+                               self.url) from None
+        except requests.ConnectionError as error:
+            raise ServingError(
+                f"{self.url}: cannot connect, the server is down / connection refused "
+                f"({_root_cause(error)})", self.url) from None
+        except requests.RequestException as error:
+            raise ServingError(f"{self.url}: the request failed: {error}", self.url) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code != 200:
+            message = (body.get("error") if isinstance(body, dict) else None) \
+                or response.text.strip()[:500] or response.reason
+            raise ServingError(
+                f"{self.url}: the server answered HTTP {response.status_code}: {message}",
+                self.url, status=response.status_code, server_message=message)
+        if not isinstance(body, dict):
+            raise ServingError(f"{self.url}: the server's answer is not a JSON object: "
+                               f"{response.text[:200]!r}", self.url, status=200)
+        if self.rest_format == "instances":
+            rows = body.get("predictions")
+            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+                return self._check_outputs(None, None, len(sentences))
+            return self._check_outputs([r.get(TRANSLATION) for r in rows],
+                                       [r.get(SCORE) for r in rows], len(sentences))
+        outputs = body.get("outputs")
+        if not isinstance(outputs, dict):
+            return self._check_outputs(None, None, len(sentences))
+        return self._check_outputs(outputs.get(TRANSLATION), outputs.get(SCORE),
+                                   len(sentences))
+
+    def close(self):
+        self._session.close()
+
+
+def _root_cause(error):
+    """The reason of a `requests` connection error, in a few words."""
+    reason = error.args[0] if error.args else error
+    reason = getattr(reason, "reason", None) or reason  # urllib3's MaxRetryError
+    # "<urllib3.connection.HTTPConnection object at 0x...>: Failed to establish a
+    # new connection: [Errno 111] Connection refused"
+    return str(reason).split(">: ", 1)[-1]
+
+
+class GrpcClient(ServingClient):
+    """A client of TF Serving's gRPC API (`PredictionService.Predict`).
+
+    Args:
+        server, name, version, signature, timeout: see `ServingClient`
+            (`server` is `"HOST:PORT"`; the channel is insecure, as TF
+            Serving's default port).
+        max_message_bytes: the largest answer accepted (gRPC's default is
+            4 MiB).
+
+    Raises:
+        ValueError: as `ServingClient`.
+    """
+
+    protocol = "grpc"
+
+    def __init__(self, server, name="translator", version=None,
+                 signature=SERVING_SIGNATURE, timeout=10.0, max_message_bytes=64 << 20):
+        import grpc
+        import tensorflow as tf
+        from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+        super().__init__(server, name, version, signature, timeout)
+        self._grpc, self._tf, self._predict_pb2 = grpc, tf, predict_pb2
+        options = [("grpc.max_receive_message_length", max_message_bytes),
+                   ("grpc.max_send_message_length", max_message_bytes)]
+        self._channel = grpc.insecure_channel(self.address, options=options)
+        self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+
+    def request(self, sentences):
+        """The `PredictRequest` for `sentences`."""
+        request = self._predict_pb2.PredictRequest()
+        request.model_spec.name = self.name
+        request.model_spec.signature_name = self.signature
+        if self.version is not None:
+            request.model_spec.version.value = self.version
+        request.inputs[INPUT_KEY].CopyFrom(self._tf.make_tensor_proto(
+            [s.encode("utf-8") for s in sentences], dtype=self._tf.string,
+            shape=[len(sentences)]))
+        return request
+
+    def predict(self, sentences):
+        """Translates `sentences` in one gRPC request (see `ServingClient.predict`)."""
+        sentences = list(sentences)
+        if not sentences:
+            return [], []
+        grpc = self._grpc
+        try:
+            response = self._stub.Predict(self.request(sentences), timeout=self.timeout)
+        except grpc.RpcError as error:
+            code, details = error.code(), error.details() or ""
+            status, server_message = None, None  # no answer came
+            if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                message = f"timed out after {self.timeout:g} s"
+            elif code == grpc.StatusCode.UNAVAILABLE:
+                message = (f"cannot connect, the server is down / connection refused "
+                           f"(UNAVAILABLE: {details})")
+            else:
+                message = f"the server answered {code.name}: {details}"
+                status, server_message = code.name, details
+            raise ServingError(f"gRPC server {self.address}: {message}", self.address,
+                               status=status, server_message=server_message) from None
+        try:
+            translations = [t.decode("utf-8", errors="replace") for t in
+                            self._tf.make_ndarray(response.outputs[TRANSLATION]).tolist()]
+            scores = self._tf.make_ndarray(response.outputs[SCORE]).tolist()
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return self._check_outputs(None, None, len(sentences))
+        return self._check_outputs(translations, scores, len(sentences))
+
+    def close(self):
+        self._channel.close()
+
+
+def connect(server, protocol="rest", **kwargs):
+    """A client of the model server at `server`.
+
+    Args:
+        server: `"HOST:PORT"` (TF Serving's REST port is 8501 and its gRPC
+            port 8500 by default).
+        protocol: `"rest"` or `"grpc"`.
+        **kwargs: the client's other arguments (`name`, `version`,
+            `signature`, `timeout`, and `rest_format` for REST).
+
+    Returns:
+        A `RestClient` or a `GrpcClient`; close it (or use it in a `with`
+        block) when done.
+
+    Raises:
+        ValueError: an unknown protocol or a bad argument.
+    """
+    if protocol == "rest":
+        return RestClient(server, **kwargs)
+    if protocol == "grpc":
+        if kwargs.pop("rest_format", None) is not None:
+            raise ValueError("rest_format is for the REST protocol only.")
+        return GrpcClient(server, **kwargs)
+    raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}.")
+
+
+__all__ = ["GrpcClient", "PROTOCOLS", "REST_FORMATS", "RestClient", "ServingClient",
+           "ServingError", "connect"]
