@@ -200,7 +200,8 @@ def main(argv=None):
     summary = {
         "machine": f"{os.cpu_count()} cores", "corpus": manifest["counts"]["splits"],
         "training": {"preset": args.preset, "budget_minutes": args.minutes,
-                     "minutes": spent_minutes(run_dir), "epochs": len(metrics),
+                     "minutes_in_finished_epochs": spent_minutes(run_dir),
+                     "epochs": len(metrics),
                      "steps": metrics[-1]["step"] if metrics else 0,
                      "tokens_per_second": metrics[-1].get("train_tokens_per_second")
                      if metrics else None},

@@ -45,3 +45,16 @@ def test_serving_benchmark_runs_on_an_export(tiny_export):
     assert rows == ["serving_default", "translate_greedy"], result.stdout
     assert re.search(r"beam \d+ / greedy median latency: [\d.]+x", result.stdout)
     assert re.search(r"target greedy median <= 20 ms: (met|NOT met)", result.stdout)
+
+
+def test_translation_benchmark_runs_with_a_config(tiny_export, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("preset: tiny\nmodel: {decoder_units: 48, encoder_layers: 2}\n")
+    result = subprocess.run(
+        [sys.executable, "benchmarks/translation.py", str(tiny_export / "corpus"),
+         "--config", str(config), "--train-steps", "3"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"model: [\d,]+ parameters", result.stdout)
+    assert re.search(r"training, .*config.yaml, 3 batches: [\d,]+ target tokens/s "
+                     r"\(first pass, compiling: [\d,]+\)", result.stdout), result.stdout

@@ -14,14 +14,21 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS = ["README.md", "deploy/README.md", "docs/distributed.md"]
 
 
-def commands(prefix):
+def commands(prefix, inline=False):
+    """`(doc, line)` for each command starting with `prefix` in the docs' code
+    blocks (and, with `inline`, in inline code spans: prose names commands
+    there without all their arguments, so only scripts are checked in them)."""
     found = []
     for doc in DOCS:
         path = ROOT / doc
         if not path.exists():
             continue
-        blocks = re.findall(r"```[a-z]*\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
-        for block in blocks:
+        text = path.read_text(encoding="utf-8")
+        blocks = re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
+        # Inline code too, line breaks inside a span joined.
+        spans = [" ".join(span.split()) for span in
+                 re.findall(r"(?<!`)`([^`]+)`(?!`)", re.sub(r"```.*?```", "", text, flags=re.S))]
+        for block in blocks + (spans if inline else []):
             for line in block.replace("\\\n", " ").splitlines():
                 line = line.split("  #")[0].split(" > ")[0].split(" < ")[0].strip()
                 line = re.sub(r"^(\S+=\S+ )+", "", line)  # leading VAR=value settings
@@ -40,7 +47,7 @@ def test_translate_commands_parse(doc, line):
     assert callable(args.run)
 
 
-@pytest.mark.parametrize("doc, line", commands("python "))
+@pytest.mark.parametrize("doc, line", commands("python ", inline=True))
 def test_scripts_exist(doc, line):
     script = shlex.split(line)[1]
     if script != "-m":

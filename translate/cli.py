@@ -232,12 +232,16 @@ def _add_translate(commands):
     p.set_defaults(run=_run_translate)
 
 
+def _read_lines(path):
+    """The lines of a file, or of standard input when `path` is None."""
+    if path:
+        with open(path, encoding="utf-8") as f:
+            return [line.rstrip("\n") for line in f]
+    return [line.rstrip("\n") for line in sys.stdin]
+
+
 def _run_translate(args):
-    if args.file:
-        with open(args.file, encoding="utf-8") as f:
-            sources = [line.rstrip("\n") for line in f]
-    else:
-        sources = [line.rstrip("\n") for line in sys.stdin]
+    sources = _read_lines(args.file)
     if not sources:
         return
     outputs, _, _ = _translate_sources(args, _translator(args), sources)
@@ -325,11 +329,7 @@ def _run_client(args):
 
     from translate.serving import connect
 
-    if args.file:
-        with open(args.file, encoding="utf-8") as f:
-            sources = [line.rstrip("\n") for line in f]
-    else:
-        sources = [line.rstrip("\n") for line in sys.stdin]
+    sources = _read_lines(args.file)
     options = {} if args.rest_format is None else {"rest_format": args.rest_format}
     with connect(args.server, protocol=args.protocol, name=args.name, version=args.version,
                  signature=args.signature, timeout=args.timeout, **options) as client:
