@@ -62,6 +62,18 @@ def test_beam_never_scores_below_greedy(model, width):
     assert np.all(beam_scores.numpy() >= greedy_scores.numpy() - 1e-6)
 
 
+def test_beam_without_alignments_finds_the_same_translations(model):
+    source = padded(SOURCES)
+    ids, scores, attention = decoding.beam_search(model, source, beam_width=3)
+    fast_ids, fast_scores, _ = decoding.beam_search(model, source, beam_width=3,
+                                                    alignments=False)
+    np.testing.assert_array_equal(fast_ids.numpy(), ids.numpy())
+    np.testing.assert_allclose(fast_scores.numpy(), scores.numpy())
+    # With alignments, each output token's weights sum to one over the source.
+    produced = ids.numpy() != PAD
+    np.testing.assert_allclose(attention.numpy().sum(-1)[produced], 1.0, rtol=1e-5)
+
+
 @pytest.mark.parametrize("search", ["greedy", "beam"])
 def test_padding_in_a_batch_changes_nothing(model, search):
     decode = tf.function(

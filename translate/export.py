@@ -243,7 +243,8 @@ def build_module(model, source_proto, target_proto, settings):
                   max_length=settings["max_length"])
     searches = {
         SERVING_SIGNATURE: functools.partial(decoding.beam_search,
-                                             beam_width=settings["beam_width"], **limits),
+                                             beam_width=settings["beam_width"],
+                                             alignments=False, **limits),
         GREEDY_SIGNATURE: functools.partial(decoding.greedy_search, **limits),
     }
     spec = [tf.TensorSpec([None], tf.string, name=INPUT_KEY)]

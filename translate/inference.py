@@ -46,9 +46,13 @@ class Translator:
                 autograph=False)
         else:
             self._decode = tf.function(
-                lambda s: decoding.beam_search(model, s, beam_width=beam_width, **settings),
-                input_signature=spec,
-                autograph=False)
+                lambda s: decoding.beam_search(model, s, beam_width=beam_width,
+                                               alignments=False, **settings),
+                input_signature=spec, autograph=False)
+        # Alignments only when asked for (`alignment`): they slow beam search.
+        self._decode_aligned = self._decode if beam_width == 1 else tf.function(
+            lambda s: decoding.beam_search(model, s, beam_width=beam_width, **settings),
+            input_signature=spec, autograph=False)
 
     @classmethod
     def from_run(cls, run_dir, checkpoint="best", **decode_overrides):
@@ -97,11 +101,16 @@ class Translator:
         width = max(len(r) for r in rows)
         return np.array([r + [PAD] * (width - len(r)) for r in rows], np.int32)
 
-    def translate_batch(self, sentences):
-        """`(translations, scores, attention)` for one batch of sentences."""
+    def translate_batch(self, sentences, alignments=False):
+        """`(translations, scores, attention)` for one batch of sentences.
+
+        The attention weights are those of the chosen hypotheses with
+        `alignments`; without, beam search's are zeros (it runs faster).
+        """
+        decode = self._decode_aligned if alignments else self._decode
         # No XLA: every new sentence length would compile anew (traced here).
         with gru_keras.use_xla(False):
-            ids, scores, attention = self._decode(self.encode(sentences))
+            ids, scores, attention = decode(self.encode(sentences))
         texts = [self.target.decode([int(t) for t in row if t != PAD])
                  for row in ids.numpy()]
         return texts, scores.numpy(), attention.numpy()
@@ -123,7 +132,7 @@ class Translator:
 
     def alignment(self, sentence):
         """`(source_pieces, target_pieces, weights)` for one sentence."""
-        texts, _, attention = self.translate_batch([sentence])
+        texts, _, attention = self.translate_batch([sentence], alignments=True)
         source = [self.source.id_to_piece(i) for i in self.source.encode(sentence)] + ["</s>"]
         target = self.target.encode(texts[0], out_type=str) + ["</s>"]
         return source, target, attention[0][: len(target), : len(source)]
