@@ -5,8 +5,9 @@
 
 The export is loaded the way TF Serving runs it: `import tensorflow_text` (the
 SentencePiece ops), `tf.saved_model.load`, and its signatures called with a
-`tf.string` batch; nothing of this project is imported, so the timed path is
-the graph alone (no HTTP or gRPC either: add the network on top). For
+`tf.string` batch; of this project only `translate.signatures` (names and
+the version layout, no TensorFlow) is imported, so the timed path is the graph
+alone (no HTTP or gRPC either: add the network on top). For
 `serving_default` (beam search) and `translate_greedy`:
 
 - batch 1: `--requests` requests of one message of about 10 words each (after
@@ -34,7 +35,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_text  # noqa: E402,F401 (registers the SentencePiece ops)
 
-SIGNATURES = ("serving_default", "translate_greedy")
+# Names and the version layout only: translate.signatures imports no TensorFlow.
+from translate.signatures import SIGNATURES, resolve_export  # noqa: E402
+
 GREEDY_TARGET_MS = 20.0
 BEAM_OVER_GREEDY_TARGET = 3.0
 
@@ -58,31 +61,16 @@ MESSAGES = [
 ]
 
 
-def resolve_export(path):
-    """The SavedModel directory: `path` itself, or its highest numbered version.
-
-    `path` may be a version directory, a model base directory (numbered
-    versions in it) or the base directory of `translate export --out` holding
-    one model.
-    """
-    path = Path(path)
-    if (path / "saved_model.pb").is_file():
-        return path
-
-    def versions(directory):
-        return [p for p in directory.iterdir() if p.is_dir() and p.name.isdigit()
-                and (p / "saved_model.pb").is_file()]
-
-    if not path.is_dir():
-        raise SystemExit(f"{path}: no such directory")
-    found = versions(path)
-    if not found:
-        models = [p for p in path.iterdir() if p.is_dir() and versions(p)]
-        if len(models) == 1:
-            found = versions(models[0])
-    if not found:
-        raise SystemExit(f"{path}: neither a SavedModel nor a directory of numbered versions")
-    return max(found, key=lambda p: int(p.name))
+def export_version(path):
+    """The version directory to time: `resolve_export`'s, or the highest
+    version of the one model in a `translate export --out` base directory."""
+    try:
+        return resolve_export(path)
+    except FileNotFoundError:
+        models = [p for p in Path(path).iterdir() if p.is_dir()] if Path(path).is_dir() else []
+        if len(models) != 1:
+            raise
+        return resolve_export(models[0])
 
 
 def tsv_messages(path, low=8, high=12):
@@ -149,7 +137,10 @@ def main(argv=None):
     if min(args.requests, args.batches) < 1 or args.warmup < 0:
         parser.error("--requests and --batches must be >= 1, --warmup >= 0")
 
-    export_dir = resolve_export(args.export)
+    try:
+        export_dir = export_version(args.export)
+    except FileNotFoundError as error:
+        parser.error(str(error))
     messages = tsv_messages(args.tsv) if args.tsv else MESSAGES
     loaded = tf.saved_model.load(str(export_dir))
     settings_file = export_dir / "assets" / "decoding.json"

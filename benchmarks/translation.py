@@ -17,7 +17,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from translate import config, dataset, evaluation, losses, training  # noqa: E402
@@ -36,12 +35,14 @@ def training_rate(corpus_dir, settings, steps):
         `(first_pass, steady_state)` target tokens per second.
     """
     train = settings["train"]
-    keras.mixed_precision.set_global_policy(train["precision"])
     (source, target), (source_vocab, target_vocab) = training.tokenizers(corpus_dir)
-    model = build_model(settings["model"], source_vocab, target_vocab)
+    # As `translate train` builds it: the precision policy only while building
+    # (a later decoding model is float32), its optimizer and loss.
+    with training.dtype_policy(train["precision"]):
+        model = build_model(settings["model"], source_vocab, target_vocab)
+        model.compile(optimizer=training.make_optimizer(train),
+                      loss=losses.MaskedCrossEntropy(train["label_smoothing"]))
     print(f"model: {model.count_params():,} parameters")
-    model.compile(optimizer=tf.keras.optimizers.Adam(1e-3, clipnorm=train["clip_norm"]),
-                  loss=losses.MaskedCrossEntropy(train["label_smoothing"]))
     data = dataset.make_dataset(str(Path(corpus_dir) / "train.tsv"), source, target,
                                 batch_tokens=train["batch_tokens"],
                                 max_length=train["max_length"]).take(steps).cache()
@@ -54,9 +55,8 @@ def training_rate(corpus_dir, settings, steps):
     return tuple(rates)
 
 
-def decoding_rate(run_dir, sentences, batch_size, beam):
+def decoding_rate(translator, sentences, batch_size):
     """Sentences/s translating `sentences` in batches (after a warm-up)."""
-    translator = Translator.from_run(run_dir, beam_width=beam)
     translator.translate(sentences[:batch_size], batch_size)
     start = time.perf_counter()
     translator.translate(sentences, batch_size)
@@ -84,8 +84,9 @@ def main(argv=None):
     sources = sources[: args.sentences]
     print("| decoding | batch 1 sentences/s | batch 64 sentences/s |\n|---|---|---|")
     for beam, name in ((1, "greedy"), (4, "beam 4")):
-        one = decoding_rate(args.run_dir, sources[: max(8, args.sentences // 8)], 1, beam)
-        many = decoding_rate(args.run_dir, sources, 64, beam)
+        translator = Translator.from_run(args.run_dir, beam_width=beam)
+        one = decoding_rate(translator, sources[: max(8, args.sentences // 8)], 1)
+        many = decoding_rate(translator, sources, 64)
         print(f"| {name} | {one:.1f} | {many:.1f} |", flush=True)
     return 0
 

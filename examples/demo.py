@@ -36,6 +36,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 
 from translate.atomic import atomic_file  # noqa: E402
+from translate.rundir import BEST_WEIGHTS, read_metrics  # noqa: E402
+from translate.signatures import resolve_export, versions  # noqa: E402
 
 SAMPLE_MESSAGES = [
     "Could not open file %s",
@@ -65,11 +67,7 @@ def newer(path, than):
 
 def spent_minutes(run_dir):
     """Training minutes recorded by the run's finished epochs."""
-    metrics = run_dir / "metrics.jsonl"
-    if not metrics.exists():
-        return 0.0
-    lines = metrics.read_text(encoding="utf-8").splitlines()
-    return sum(json.loads(line)["seconds"] for line in lines if line.strip()) / 60
+    return sum(record["seconds"] for record in read_metrics(run_dir)) / 60
 
 
 def prepare(args, corpus):
@@ -97,7 +95,7 @@ def train(args, corpus, run_dir):
 
 def evaluate(corpus, run_dir, report):
     step("evaluation on the test split")
-    best = run_dir / "best.weights.h5"
+    best = run_dir / BEST_WEIGHTS
     baselines = report / "baselines.json"
     if newer(baselines, corpus / "manifest.json"):
         print(f"reusing {baselines}")
@@ -117,13 +115,12 @@ def evaluate(corpus, run_dir, report):
 
 def export(run_dir, models):
     step("export for TensorFlow Serving")
-    versions = sorted((p for p in models.glob("*") if p.name.isdigit()),
-                      key=lambda p: int(p.name))
-    if versions and newer(versions[-1], run_dir / "best.weights.h5"):
-        print(f"reusing {versions[-1]}")
-        return versions[-1]
+    found = versions(models)
+    if found and newer(found[-1], run_dir / BEST_WEIGHTS):
+        print(f"reusing {found[-1]}")
+        return found[-1]
     run("export", run_dir, "--out", models.parent, "--name", models.name)
-    return max((p for p in models.glob("*") if p.name.isdigit()), key=lambda p: int(p.name))
+    return resolve_export(models)
 
 
 def serve_sample(version_dir):
@@ -195,8 +192,7 @@ def main(argv=None):
     rows += [{"system": f"{name}, beam 4", "bleu": r["bleu"], "chrf": r["chrf"],
               "placeholders": r["placeholders"]["accuracy"]} for name, r in results.items()]
     manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
-    metrics = [json.loads(line) for line in
-               (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
+    metrics = read_metrics(run_dir)
     summary = {
         "machine": f"{os.cpu_count()} cores", "corpus": manifest["counts"]["splits"],
         "training": {"preset": args.preset, "budget_minutes": args.minutes,

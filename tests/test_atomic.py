@@ -57,3 +57,12 @@ def test_outputs_are_readable_by_other_users(tmp_path):
             f.write(b"x")
     assert (tmp_path / "export").stat().st_mode & 0o055 == 0o055
     assert (tmp_path / "export" / "model").stat().st_mode & 0o044 == 0o044
+
+
+def test_a_replaced_file_keeps_its_permissions(tmp_path):
+    target = tmp_path / "catalog.po"
+    target.write_text("old")
+    target.chmod(0o600)
+    with atomic_file(target, encoding="utf-8") as f:
+        f.write("new")
+    assert target.read_text() == "new" and target.stat().st_mode & 0o777 == 0o600

@@ -12,16 +12,19 @@ from pathlib import Path
 from translate import evaluation, memory
 
 
-def dev_threshold(translator, memory_corpus, run_dir=None):
+def dev_threshold(translator, memory_corpus, run_dir=None, tm=None):
     """The threshold maximising dev chrF of memory + this model.
 
     Cached in `run_dir/memory_threshold.json` (per memory corpus), since it
     costs a translation of the dev split.
 
     Args:
-        translator: a `translate.inference.Translator`.
+        translator: a `translate.inference.Translator` (anything with
+            `translate(sentences)`).
         memory_corpus: the corpus directory of the memory (its `dev.tsv`).
         run_dir: where to cache the choice, or None.
+        tm: the memory of `memory_corpus` if the caller has it already
+            (building one fits TF-IDF over the whole training split).
 
     Returns:
         The threshold, a float.
@@ -32,7 +35,8 @@ def dev_threshold(translator, memory_corpus, run_dir=None):
     if str(memory_corpus) in cached:
         return cached[str(memory_corpus)]
     sources, references = evaluation.read_tsv_pairs(memory_corpus / "dev.tsv")
-    matches = memory.TranslationMemory.from_corpus(memory_corpus).lookup(sources)
+    tm = tm or memory.TranslationMemory.from_corpus(memory_corpus)
+    matches = tm.lookup(sources)
     threshold = memory.choose_threshold(sources, references, matches,
                                         translator.translate(sources))
     if cache:
@@ -41,10 +45,17 @@ def dev_threshold(translator, memory_corpus, run_dir=None):
     return threshold
 
 
-def translate_with_memory(translator, sources, memory_corpus, threshold,
+def translate_with_memory(translator, sources, tm, threshold, batch_size=64,
                           progress=None):
-    """`(outputs, origins)`: memory where usable, the model elsewhere."""
-    tm = memory.TranslationMemory.from_corpus(memory_corpus)
+    """`(outputs, origins)`: memory where usable, the model elsewhere.
+
+    Args:
+        translator: a `translate.inference.Translator`.
+        sources: the messages.
+        tm: a `translate.memory.TranslationMemory`.
+        threshold: the similarity from which a usable match is taken.
+        batch_size, progress: as `Translator.translate`.
+    """
     matches = tm.lookup(sources)
-    model_outputs = translator.translate(sources, progress=progress)
+    model_outputs = translator.translate(sources, batch_size, progress=progress)
     return memory.combine(sources, model_outputs, matches, threshold)

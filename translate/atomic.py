@@ -62,6 +62,10 @@ def atomic_directory(target, overwrite=False):
 def atomic_file(target, mode="w", **open_kwargs):
     """Opens a temporary file beside `target`; renames it there on success.
 
+    A replaced file keeps its permission bits (set on the temporary file
+    before the rename, so there is no moment with other bits); a new one gets
+    the umask's.
+
     Args:
         target: the file to produce (replaced if it exists).
         mode: "w" or "wb".
@@ -73,10 +77,41 @@ def atomic_file(target, mode="w", **open_kwargs):
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    _ordinary_permissions(tmp, directory=False)
+    if target.exists():
+        os.chmod(tmp, target.stat().st_mode & 0o7777)
+    else:
+        _ordinary_permissions(tmp, directory=False)
     try:
         with os.fdopen(fd, mode, **open_kwargs) as f:
             yield f
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(target):
+    """Yields a temporary path beside `target`, renamed to it on success.
+
+    For writers that take a path, not a file object (Keras's `save_weights`,
+    which also wants the name's suffix: the temporary name ends like
+    `target`'s). On an exception the temporary file is removed.
+
+    Args:
+        target: the file to produce (replaced if it exists).
+
+    Yields:
+        The temporary `Path`.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(target.suffixes)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -7,6 +7,7 @@ import time
 from translate.config import CHOICES, ConfigError
 from translate.corpus import CorpusError
 from translate.distribute import STRATEGIES
+from translate import serving, signatures
 from translate.serving import ServingError
 
 
@@ -116,16 +117,15 @@ def _dev_scorer(corpus_dir, settings, limit=400):
     manifest = json.loads((corpus_dir / "manifest.json").read_text())
     paths = [corpus_dir / manifest["tokenizer"][side] for side in ("source", "target")]
 
-    translators = {}
+    translator = None
 
     def score(model, epoch):
-        # One Translator per model: a new one would trace its search again.
-        if id(model) not in translators:
-            translators[id(model)] = Translator(
+        nonlocal translator
+        if translator is None:  # made once: a new one would trace its search again
+            translator = Translator(
                 model, *paths, beam_width=1,
                 max_length_ratio=settings["decode"]["max_length_ratio"],
                 max_length_extra=settings["decode"]["max_length_extra"])
-        translator = translators[id(model)]
         started = time.perf_counter()
         scores = evaluation.score(translator.translate(sources), references)
         print(f"epoch {epoch}: dev BLEU {scores['bleu']:.1f}, chrF {scores['chrf']:.1f} "
@@ -158,20 +158,17 @@ def _translator(args):
 
 def _translate_sources(args, translator, sources):
     """Model (and memory) outputs and their origins for `sources`."""
-    from tqdm import tqdm
+    from translate import assist, memory
 
-    from translate import assist
-
-    progress = lambda batches: tqdm(batches, desc="translating", unit=" batches",  # noqa: E731
-                                    file=sys.stderr)
     if not args.memory:
-        outputs = translator.translate(sources, args.batch_size, progress=progress)
+        outputs = translator.translate(sources, args.batch_size, progress=_progress)
         return outputs, None, None
+    tm = memory.TranslationMemory.from_corpus(args.memory)
     threshold = args.memory_threshold
     if threshold is None:
-        threshold = assist.dev_threshold(translator, args.memory, args.run_dir)
-    outputs, origins = assist.translate_with_memory(translator, sources, args.memory,
-                                                    threshold, progress=progress)
+        threshold = assist.dev_threshold(translator, args.memory, args.run_dir, tm=tm)
+    outputs, origins = assist.translate_with_memory(translator, sources, tm, threshold,
+                                                    args.batch_size, progress=_progress)
     return outputs, origins, threshold
 
 
@@ -230,6 +227,20 @@ def _add_translate(commands):
     p.add_argument("file", nargs="?", metavar="FILE", help="default: standard input")
     _add_memory_arguments(p)
     p.set_defaults(run=_run_translate)
+
+
+def _progress(batches):
+    """The progress bar of a translation, on standard error."""
+    from tqdm import tqdm
+
+    return tqdm(batches, desc="translating", unit=" batches", file=sys.stderr)
+
+
+def _add_signature_argument(p):
+    p.add_argument("--signature", choices=signatures.SIGNATURES,
+                   default=signatures.SERVING_SIGNATURE,
+                   help=f"{signatures.SERVING_SIGNATURE} (default): beam search; "
+                        f"{signatures.GREEDY_SIGNATURE}: greedy search")
 
 
 def _read_lines(path):
@@ -297,8 +308,6 @@ def _run_export(args):
 
 
 def _add_client(commands):
-    from translate import serving, signatures
-
     p = commands.add_parser(
         "client", help="translate lines through a running TF Serving (REST or gRPC)",
         description="Sends lines from FILE (or standard input) to a TensorFlow Serving that "
@@ -313,10 +322,7 @@ def _add_client(commands):
     p.add_argument("--name", default="translator", help="model name (default: %(default)s)")
     p.add_argument("--version", type=int, metavar="N",
                    help="model version (default: the latest the server has)")
-    p.add_argument("--signature", choices=signatures.SIGNATURES,
-                   default=signatures.SERVING_SIGNATURE,
-                   help=f"{signatures.SERVING_SIGNATURE} (default): beam search; "
-                        f"{signatures.GREEDY_SIGNATURE}: greedy search")
+    _add_signature_argument(p)
     p.add_argument("--batch-size", type=int, default=64, metavar="N",
                    help="lines per request (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
@@ -325,27 +331,20 @@ def _add_client(commands):
 
 
 def _run_client(args):
-    from tqdm import tqdm
-
     from translate.serving import connect
 
     sources = _read_lines(args.file)
     options = {} if args.rest_format is None else {"rest_format": args.rest_format}
     with connect(args.server, protocol=args.protocol, name=args.name, version=args.version,
                  signature=args.signature, timeout=args.timeout, **options) as client:
-        progress = None
-        if args.file:
-            progress = lambda batches: tqdm(batches, desc="translating",  # noqa: E731
-                                            unit=" batches", file=sys.stderr)
-        outputs = client.translate(sources, args.batch_size, progress=progress)
+        outputs = client.translate(sources, args.batch_size,
+                                   progress=_progress if args.file else None)
     for line in outputs:
         # One output line per input line, whatever line breaks a translation holds.
         print(" ".join(line.splitlines()))
 
 
 def _add_po(commands):
-    from translate import signatures
-
     p = commands.add_parser(
         "po", help="fill the untranslated entries of a gettext catalog through an export",
         description="Fills the untranslated messages of CATALOG with an exported model's "
@@ -364,24 +363,17 @@ def _add_po(commands):
     _add_memory_arguments(p)
     p.add_argument("--batch-size", type=int, default=64, metavar="N",
                    help="sentences per model call (default: %(default)s)")
-    p.add_argument("--signature", choices=signatures.SIGNATURES,
-                   default=signatures.SERVING_SIGNATURE,
-                   help=f"{signatures.SERVING_SIGNATURE} (default): beam search; "
-                        f"{signatures.GREEDY_SIGNATURE}: greedy search")
+    _add_signature_argument(p)
     p.set_defaults(run=_run_po)
 
 
 def _run_po(args):
-    from tqdm import tqdm
-
     from translate import po
 
-    progress = lambda batches: tqdm(batches, desc="translating", unit=" batches",  # noqa: E731
-                                    file=sys.stderr)
     summary = po.fill_po(args.catalog, args.model, args.catalog if args.in_place else args.out,
                          memory_corpus=args.memory, memory_threshold=args.memory_threshold,
                          batch_size=args.batch_size, signature=args.signature,
-                         progress=progress)
+                         progress=_progress)
     print(f"{summary.out}: filled {summary.filled} of {summary.untranslated} untranslated "
           f"messages as fuzzy ({summary.from_memory} from the memory, {summary.from_model} "
           f"by the model {summary.model}, {summary.plurals} of them plural)")

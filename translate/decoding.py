@@ -12,12 +12,25 @@ Scores are sums of token log-probabilities (EOS included) divided by the
 GNMT length penalty `((5 + length) / 6) ** length_penalty`.
 """
 
+import functools
+
 import tensorflow as tf
 
+import gru_keras
 from translate.tokenizer import SPECIAL_IDS
 
 PAD, BOS, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["bos"], SPECIAL_IDS["eos"]
 NEG_INF = -1e9
+
+
+def _without_xla(search):
+    """Traces `search` with XLA off for the GRU cells and the attention:
+    compiled, every new sentence length and batch size compiled anew."""
+    @functools.wraps(search)
+    def traced(*args, **kwargs):
+        with gru_keras.use_xla(False):
+            return search(*args, **kwargs)
+    return traced
 
 
 def next_token_log_probs(logits):
@@ -47,6 +60,7 @@ def _finish(ids, lengths):
     return tf.where(positions < lengths[:, None], ids, PAD)
 
 
+@_without_xla
 def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
                   max_length=256, alpha=0.6):
     """The most probable next token at every step.
@@ -99,6 +113,7 @@ def _tile(x, beam):
     return tf.repeat(x, beam, axis=0)
 
 
+@_without_xla
 def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
                 max_length_extra=10, max_length=256, alignments=True):
     """Beam search, batched; never worse than greedy by its own score.

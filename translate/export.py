@@ -72,7 +72,6 @@ import contextlib
 import functools
 import inspect
 import json
-import re
 import tempfile
 from pathlib import Path
 
@@ -87,7 +86,7 @@ from translate import decoding
 from translate.atomic import atomic_directory
 from translate.inference import Translator
 from translate.signatures import (  # noqa: F401 (re-exported)
-    GREEDY_SIGNATURE, INPUT_KEY, OUTPUT_KEYS, SERVING_SIGNATURE)
+    GREEDY_SIGNATURE, INPUT_KEY, OUTPUT_KEYS, SERVING_SIGNATURE, versions)
 from translate.tokenizer import SPECIAL_IDS
 
 PAD, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["eos"]
@@ -102,21 +101,14 @@ longest SentencePiece piece)."""
 WARMUP_SENTENCES = ("Could not open file %s.", "Deleted {count} items.",
                     "See the manual for details on how to configure the network printer.")
 
-_VERSION = re.compile(r"[0-9]+")
-
-
 def next_version(model_dir):
     """1 + the highest integer version under `model_dir` (1 if none).
 
     Only names made of ASCII digits count, as for TF Serving; hidden
     temporary directories and other names are ignored.
     """
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        return 1
-    versions = [int(p.name) for p in model_dir.iterdir()
-                if p.is_dir() and _VERSION.fullmatch(p.name)]
-    return max(versions, default=0) + 1
+    found = versions(model_dir)
+    return int(found[-1].name) + 1 if found else 1
 
 
 def clean_text(text, max_bytes):

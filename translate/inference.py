@@ -6,12 +6,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-import gru_keras
-
 from translate import config as config_lib
-from translate import decoding, tokenizer
+from translate import batching, decoding, tokenizer
 from translate.model import build_model
-from translate.training import BEST_WEIGHTS
+from translate.rundir import BEST_WEIGHTS
 from translate.tokenizer import SPECIAL_IDS
 
 PAD, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["eos"]
@@ -108,9 +106,7 @@ class Translator:
         `alignments`; without, beam search's are zeros (it runs faster).
         """
         decode = self._decode_aligned if alignments else self._decode
-        # No XLA: every new sentence length would compile anew (traced here).
-        with gru_keras.use_xla(False):
-            ids, scores, attention = decode(self.encode(sentences))
+        ids, scores, attention = decode(self.encode(sentences))
         texts = [self.target.decode([int(t) for t in row if t != PAD])
                  for row in ids.numpy()]
         return texts, scores.numpy(), attention.numpy()
@@ -121,14 +117,8 @@ class Translator:
         Sentences are decoded in batches of similar length (less padding);
         `progress`, if given, wraps the batch iterator (a progress bar).
         """
-        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
-        batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-        out = [None] * len(sentences)
-        for batch in (progress(batches) if progress else batches):
-            texts, _, _ = self.translate_batch([sentences[i] for i in batch])
-            for i, text in zip(batch, texts):
-                out[i] = text
-        return out
+        return batching.by_length(lambda batch: self.translate_batch(batch)[0],
+                                  sentences, batch_size, progress)
 
     def alignment(self, sentence):
         """`(source_pieces, target_pieces, weights)` for one sentence."""

@@ -55,7 +55,6 @@ output came from) and `choose_threshold` (the threshold that maximises chrF
 on a dev split).
 """
 
-import collections
 import math
 import numbers
 import typing
@@ -66,7 +65,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from translate.corpus import read_tsv
 from translate.evaluation import check_parallel, check_texts, chrf
-from translate.placeholders import find_placeholders
+from translate.placeholders import same_placeholders
 
 DEFAULT_VECTORIZER = {
     "analyzer": "char",
@@ -264,9 +263,7 @@ def usable(query, match, threshold):
         raise TypeError(f"query must be a str, got {type(query).__name__}.")
     if match.similarity < threshold:
         return False
-    wanted = collections.Counter(find_placeholders(query))
-    return (collections.Counter(find_placeholders(match.source)) == wanted
-            and collections.Counter(find_placeholders(match.target)) == wanted)
+    return same_placeholders(query, match.source) and same_placeholders(query, match.target)
 
 
 def combine(sources, model_translations, matches, threshold):

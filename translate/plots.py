@@ -20,7 +20,7 @@ def training_curves(records, path):
     minutes, as a PNG.
 
     Args:
-        records: `translate.training.read_metrics(run_dir)`.
+        records: `translate.rundir.read_metrics(run_dir)`.
         path: the PNG to write (atomically).
     """
     epochs = [r["epoch"] for r in records]

@@ -74,9 +74,9 @@ translator's file is never the default.
 corpus split as a .po file with empty translations.
 """
 
+import bisect
 import dataclasses
 import math
-import os
 import re
 import tempfile
 import unicodedata
@@ -84,12 +84,14 @@ from pathlib import Path
 
 import polib
 
+from translate import assist, batching
 from translate.atomic import atomic_file
 from translate.corpus import CorpusError, normalize, read_tsv
 from translate.corpus.gettext import load_po
-from translate.memory import usable
+from translate.memory import TranslationMemory, usable
 from translate.placeholders import same_placeholders
-from translate.signatures import INPUT_KEY, OUTPUT_KEYS, SERVING_SIGNATURE
+from translate.signatures import (  # noqa: F401 (resolve_export re-exported)
+    INPUT_KEY, OUTPUT_KEYS, SERVING_SIGNATURE, resolve_export)
 
 MODEL_NAME = "gru-keras"
 """How the model names itself in the translator comments."""
@@ -100,46 +102,12 @@ DEFAULT_NPLURALS = 2
 """Plural forms when the header declares none (gettext's own default,
 `nplurals=2; plural=(n != 1);`)."""
 
-_VERSION = re.compile(r"[0-9]+")  # a TF Serving version directory: ASCII digits
 _NPLURALS = re.compile(r"nplurals\s*=\s*([0-9]+)")
 # A line with its ending; polib reads in universal-newline mode, so \r\n, \r
 # and \n each end a line, as they do for its line numbers.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _MSGSTR = re.compile(r"\s*msgstr\b")
-
-
-def resolve_export(export_dir):
-    """The SavedModel version directory that `export_dir` names.
-
-    Args:
-        export_dir: a version directory (holding `saved_model.pb`), or a
-            model directory (`BASE_DIR/NAME` of `translate export`) whose
-            numbered versions are looked at.
-
-    Returns:
-        The `Path` of the version directory: `export_dir` itself, or its
-        highest numbered version, the one TF Serving serves by default.
-
-    Raises:
-        FileNotFoundError: `export_dir` is neither (the message says what is
-            expected).
-    """
-    path = Path(export_dir)
-    if (path / "saved_model.pb").is_file():
-        return path
-    if not path.is_dir():
-        raise FileNotFoundError(f"exported model {path} not found: expected a directory "
-                                f"written by `translate export`.")
-    versions = [p for p in path.iterdir()
-                if p.is_dir() and _VERSION.fullmatch(p.name)
-                and (p / "saved_model.pb").is_file()]
-    if not versions:
-        raise FileNotFoundError(
-            f"no exported model in {path}: expected a SavedModel version directory "
-            f"({path}/saved_model.pb) or a model directory of numbered versions "
-            f"({path}/<N>/saved_model.pb), as `translate export` writes them.")
-    return max(versions, key=lambda p: int(p.name))
 
 
 class ExportedModel:
@@ -195,15 +163,12 @@ class ExportedModel:
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
-        batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-        out = [None] * len(sentences)
-        for batch in (progress(batches) if progress else batches):
-            text = self._tf.constant([sentences[i] for i in batch], self._tf.string)
+
+        def translate_batch(batch):
+            text = self._tf.constant(batch, self._tf.string)
             translations = self._function(**{INPUT_KEY: text})[OUTPUT_KEYS[0]].numpy()
-            for i, translation in zip(batch, translations):
-                out[i] = translation.decode("utf-8")
-        return out
+            return [t.decode("utf-8") for t in translations]
+        return batching.by_length(translate_batch, sentences, batch_size, progress)
 
 
 @dataclasses.dataclass
@@ -541,8 +506,8 @@ def splice(text, catalog, entries, wrapwidth=78):
     starts = sorted(e.linenum for e in catalog)
     for entry in sorted(entries, key=lambda e: e.linenum, reverse=True):
         start = entry.linenum - 1
-        later = [n for n in starts if n > entry.linenum]
-        end = later[0] - 1 if later else len(lines)
+        after = bisect.bisect_right(starts, entry.linenum)  # the next entry's start
+        end = starts[after] - 1 if after < len(starts) else len(lines)
         while end > start and not lines[end - 1].strip():
             end -= 1  # blank lines between entries stay as they are
         lines[start:end] = _edit_block(lines[start:end], entry, newline, wrapwidth)
@@ -584,12 +549,8 @@ def write_filled(catalog_path, catalog, entries, out):
             or check.metadata != catalog.metadata):
         raise RuntimeError(f"filling {catalog_path} went wrong: the edited catalog does not "
                            f"parse back to the filled one; nothing written to {out}.")
-    out = Path(out)
-    mode = out.stat().st_mode & 0o7777 if out.exists() else None
-    with atomic_file(out, mode="wb") as f:
+    with atomic_file(out, mode="wb") as f:  # an existing file keeps its permissions
         f.write(edited.encode(encoding))
-    if mode is not None:
-        os.chmod(out, mode)
 
 
 def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_threshold=None,
@@ -621,8 +582,6 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
             without a memory corpus.
         RuntimeError: see `write_filled`.
     """
-    from translate import assist, memory
-
     # Argument errors first, before minutes of loading and translating.
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
@@ -632,9 +591,9 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
     model = ExportedModel(export_dir, signature)
     tm = threshold = None
     if memory_corpus is not None:
-        tm = memory.TranslationMemory.from_corpus(memory_corpus)
+        tm = TranslationMemory.from_corpus(memory_corpus)
         threshold = (memory_threshold if memory_threshold is not None
-                     else assist.dev_threshold(model, memory_corpus))
+                     else assist.dev_threshold(model, memory_corpus, tm=tm))
 
     def translate(sentences):
         return model.translate(sentences, batch_size, progress=progress)

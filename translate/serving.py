@@ -41,6 +41,7 @@ only when a `GrpcClient` is made.
 
 import math
 
+from translate import batching
 from translate.signatures import INPUT_KEY, OUTPUT_KEYS, SERVING_SIGNATURE
 
 PROTOCOLS = ("rest", "grpc")
@@ -184,14 +185,9 @@ class ServingClient:
         for i, sentence in enumerate(sentences):
             if not isinstance(sentence, str):
                 raise TypeError(f"sentence {i} is a {type(sentence).__name__}, not a str.")
-        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
-        batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-        translations, scores = [None] * len(sentences), [None] * len(sentences)
-        for batch in (progress(batches) if progress else batches):
-            texts, values = self.predict([sentences[i] for i in batch])
-            for i, text, value in zip(batch, texts, values, strict=True):
-                translations[i], scores[i] = text, value
-        return translations, scores
+        pairs = batching.by_length(lambda batch: list(zip(*self.predict(batch), strict=True)),
+                                   sentences, batch_size, progress)
+        return [text for text, _ in pairs], [score for _, score in pairs]
 
     def translate(self, sentences, batch_size=64, progress=None):
         """Translations of `sentences`, in order (see `translate_with_scores`).

@@ -1,9 +1,14 @@
-"""The interface of an exported translator: signature names, input and output keys.
+"""The interface of an exported translator: signature names, input and output
+keys, and the directory layout of its versions.
 
-Written by `translate.export` and called by `translate.serving` (and anything
-else that talks to a served model), defined once here. Imports nothing, so a
-client that only talks to the server loads no TensorFlow to know them.
+Written by `translate.export` and used by `translate.serving`, `translate.po`
+and anything else that talks to or loads an exported model, defined once
+here. Imports no TensorFlow, so a client that only talks to the server loads
+none to know them.
 """
+
+import re
+from pathlib import Path
 
 SERVING_SIGNATURE = "serving_default"
 """Beam search (the beam width fixed at export)."""
@@ -19,3 +24,52 @@ INPUT_KEY = "text"
 OUTPUT_KEYS = ("translation", "score")
 """The outputs: `tf.string` `[None]` translations and `float32` `[None]`
 length-normalised log-probabilities."""
+
+
+_VERSION = re.compile(r"[0-9]+")  # as TF Serving: names of ASCII digits only
+
+
+def versions(model_dir):
+    """The numbered version directories under `model_dir`, lowest first.
+
+    `translate export` writes `BASE_DIR/NAME/<N>/`, the layout TF Serving's
+    `--model_base_path=BASE_DIR/NAME` watches; hidden temporary directories
+    and other names are not versions. A missing `model_dir` has none.
+    """
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        return []
+    found = [p for p in model_dir.iterdir() if p.is_dir() and _VERSION.fullmatch(p.name)]
+    return sorted(found, key=lambda p: int(p.name))
+
+
+def resolve_export(export_dir):
+    """The SavedModel version directory that `export_dir` names.
+
+    Args:
+        export_dir: a version directory (holding `saved_model.pb`), or a
+            model directory (`BASE_DIR/NAME` of `translate export`) whose
+            numbered versions are looked at.
+
+    Returns:
+        The `Path` of the version directory: `export_dir` itself, or the
+        highest numbered version, the one TF Serving serves by default.
+
+    Raises:
+        FileNotFoundError: `export_dir` is none of these (the message says
+            what is expected).
+    """
+    path = Path(export_dir)
+    if (path / "saved_model.pb").is_file():
+        return path
+    if not path.is_dir():
+        raise FileNotFoundError(f"exported model {path} not found: expected a directory "
+                                f"written by `translate export`.")
+
+    found = [p for p in versions(path) if (p / "saved_model.pb").is_file()]
+    if not found:
+        raise FileNotFoundError(
+            f"no exported model in {path}: expected a SavedModel version directory "
+            f"({path}/saved_model.pb) or a model directory of numbered versions "
+            f"({path}/<N>/saved_model.pb), as `translate export` writes them.")
+    return found[-1]

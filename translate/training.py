@@ -24,7 +24,6 @@ checkpoints to a temporary directory and delete it (saving is collective).
 
 import contextlib
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -36,13 +35,13 @@ import tensorflow as tf
 
 from translate import config as config_lib
 from translate import dataset, distribute, plots, tokenizer
-from translate.atomic import atomic_file
+from translate.atomic import atomic_file, atomic_path
 from translate.losses import MaskedCrossEntropy, masked_accuracy  # noqa: F401 (re-exported)
 from translate.model import build_model
+from translate.rundir import BEST_WEIGHTS, METRICS, read_metrics  # noqa: F401 (re-exported)
 from translate.tokenizer import SPECIAL_IDS
 
 PAD = SPECIAL_IDS["pad"]
-BEST_WEIGHTS = "best.weights.h5"
 
 
 @keras.saving.register_keras_serializable(package="translate")
@@ -149,9 +148,8 @@ class TokenCount(keras.metrics.Metric):
 
 def _save_best(model, run_dir):
     """The model's weights (no optimizer) as `best.weights.h5`, atomically."""
-    staging = run_dir / ".staging-best.weights.h5"
-    model.save_weights(staging)
-    os.replace(staging, run_dir / BEST_WEIGHTS)
+    with atomic_path(run_dir / BEST_WEIGHTS) as staging:
+        model.save_weights(staging)
 
 
 def _save_config(run_dir, config, write=True):
@@ -174,7 +172,7 @@ def _save_config(run_dir, config, write=True):
 
 
 @contextlib.contextmanager
-def _dtype_policy(name):
+def dtype_policy(name):
     """Keras's global dtype policy set to `name` while layers are made.
 
     Layers take the policy when they are constructed, so the model keeps it
@@ -270,16 +268,8 @@ def _record_epoch(run_dir, record):
     """Writes the epoch's record, replacing one of the same epoch (an epoch
     finished again after an interruption), atomically."""
     records = [r for r in read_metrics(run_dir) if r["epoch"] != record["epoch"]]
-    with atomic_file(run_dir / "metrics.jsonl", encoding="utf-8") as f:
+    with atomic_file(run_dir / METRICS, encoding="utf-8") as f:
         f.writelines(json.dumps(r) + "\n" for r in records + [record])
-
-
-def read_metrics(run_dir):
-    """The records of `metrics.jsonl`, one per finished epoch."""
-    path = Path(run_dir) / "metrics.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line]
 
 
 def tokenizers(corpus_dir):
@@ -338,7 +328,7 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
     (source_tok, target_tok), (source_vocab, target_vocab) = tokenizers(corpus_dir)
     # The default strategy takes the plain path: no scope, no workarounds.
     scope = worker.strategy.scope() if worker.distributed else contextlib.nullcontext()
-    with scope, _dtype_policy(train_cfg["precision"]):
+    with scope, dtype_policy(train_cfg["precision"]):
         model = build_model(config["model"], source_vocab, target_vocab)
         optimizer = make_optimizer(train_cfg)
         model.compile(optimizer=optimizer,

@@ -1,0 +1,24 @@
+"""The layout of a training run's directory, for the modules that read it.
+
+`translate.training` writes a run directory; inference, the demo and the
+plots read it. What they share is named here, without TensorFlow, so that a
+reader does not load the training code to know a file name.
+"""
+
+import json
+from pathlib import Path
+
+BEST_WEIGHTS = "best.weights.h5"
+"""The weights of the best dev loss (no optimizer state)."""
+
+METRICS = "metrics.jsonl"
+"""One JSON record per finished epoch."""
+
+
+def read_metrics(run_dir):
+    """The records of `metrics.jsonl`, one per finished epoch (none yet: [])."""
+    path = Path(run_dir) / METRICS
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
