@@ -42,8 +42,10 @@ class CrashInSecondEpoch(keras.callbacks.Callback):
             np.savez(weights, *self.model.get_weights())
             os._exit(17)
 
+# A long budget, all of it cool-down: the rate changes every step, from the
+# time left averaged over the workers, so that both use the same rate.
 training.train(corpus, run_dir, config.load(config_file), verbose=0, strategy=worker,
-               callbacks=[CrashInSecondEpoch()])
+               callbacks=[CrashInSecondEpoch()], time_budget_minutes=60)
 """
 CRASHED = 17
 
@@ -118,7 +120,8 @@ class StepCount(keras.callbacks.Callback):
 
 def test_two_workers_train_alike_and_one_process_resumes(corpus, tmp_path):
     settings = config.preset("tiny")
-    settings["train"].update(epochs=2, batch_tokens=256, checkpoint_every_steps=3)
+    settings["train"].update(epochs=2, batch_tokens=256, checkpoint_every_steps=3,
+                             cooldown=1.0)
     config_file = tmp_path / "tiny.json"
     config_file.write_text(json.dumps(settings))
     run_dir = tmp_path / "run"

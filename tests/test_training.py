@@ -111,12 +111,47 @@ def test_config_errors_name_the_key(tmp_path):
         config.preset("huge")
     with pytest.raises(config.ConfigError, match="model.attention must be one of"):
         config.from_mapping({"model": {"attention": "dot"}})
+    with pytest.raises(config.ConfigError, match="train.cooldown must be between 0.0 and 1.0"):
+        config.from_mapping({"train": {"cooldown": 1.5}})
     path = tmp_path / "c.yaml"
     path.write_text("preset: small\nmodel:\n  units: 128\n")
     loaded = config.load(path)
     assert loaded["model"]["units"] == 128
     assert loaded["train"] == config.preset("small")["train"]
     assert set(config.PRESETS) == {"tiny", "small", "base"}
+
+
+def test_cooldown_brings_the_learning_rate_to_zero_at_the_deadline():
+    assert training.cooldown_scale(600, 1200, 0.25) == 1.0  # before the cool-down
+    assert training.cooldown_scale(150, 1200, 0.25) == 0.5
+    assert training.cooldown_scale(-1, 1200, 0.25) == 0.0
+    assert training.cooldown_scale(1, 1200, 0.0) == 1.0  # no cool-down
+
+
+def test_time_budget_cools_the_learning_rate_down(corpus, tmp_path):
+    settings = config.preset("tiny")
+    settings["train"].update(epochs=1000, cooldown=1.0, early_stopping_patience=1000)
+    result = training.train(corpus, tmp_path / "run", settings, verbose=0,
+                            time_budget_minutes=0.4)
+    assert result["stopped"] == "time_budget"
+    schedule = training.WarmupInverseSqrt(settings["train"]["learning_rate"],
+                                          settings["train"]["warmup_steps"])
+    # The recorded rate over the schedule's own: below 1 and falling.
+    scales = [r["learning_rate"] / float(schedule(r["step"]))
+              for r in training.read_metrics(tmp_path / "run")]
+    assert len(scales) >= 2 and scales[0] < 1
+    assert all(later < earlier for earlier, later in zip(scales, scales[1:]))
+
+
+def test_a_run_from_before_a_new_config_key_resumes(tmp_path):
+    settings = config.preset("tiny")
+    older = json.loads(json.dumps(settings))
+    del older["train"]["cooldown"]
+    (tmp_path / "config.json").write_text(json.dumps(older))
+    training._save_config(tmp_path, settings)  # the new key takes its default
+    settings["train"]["cooldown"] = 0.5
+    with pytest.raises(config.ConfigError, match="holds a different config"):
+        training._save_config(tmp_path, settings)
 
 
 def test_cli_train_reports_a_bad_config_without_traceback(corpus, tmp_path):

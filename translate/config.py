@@ -27,6 +27,9 @@ DEFAULTS = {
     "train": {
         "batch_tokens": 4096, "max_length": 64, "learning_rate": 2e-3,
         "warmup_steps": 400, "label_smoothing": 0.1, "clip_norm": 1.0,
+        # With a time budget: the learning rate falls linearly to zero over
+        # this last fraction of it (0: no cool-down).
+        "cooldown": 0.25,
         "epochs": 30, "early_stopping_patience": 3, "keep_checkpoints": 3,
         "checkpoint_every_steps": 200, "seed": 0, "precision": "float32",
     },
@@ -50,6 +53,7 @@ PRESETS = {
 
 CHOICES = {("model", "attention"): ("additive", "multiplicative"),
            ("train", "precision"): ("float32", "mixed_float16", "mixed_bfloat16")}
+RANGES = {("train", "cooldown"): (0.0, 1.0)}  # closed intervals
 
 
 class ConfigError(ValueError):
@@ -77,6 +81,10 @@ def _merge(base, update, where):
             if choices and value not in choices:
                 raise ConfigError(f"{where}: {section}.{key} must be one of {choices}, "
                                   f"got {value!r}.")
+            low, high = RANGES.get((section, key), (value, value))
+            if not low <= value <= high:
+                raise ConfigError(f"{where}: {section}.{key} must be between {low} and "
+                                  f"{high}, got {value!r}.")
             base[section][key] = value
     return base
 

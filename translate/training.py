@@ -46,19 +46,46 @@ PAD = SPECIAL_IDS["pad"]
 
 @keras.saving.register_keras_serializable(package="translate")
 class WarmupInverseSqrt(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up to `peak`, then decay with the inverse square root."""
+    """Linear warm-up to `peak`, then decay with the inverse square root.
+
+    The rate is multiplied by `scale`, a variable that training lowers
+    during a time budget's cool-down (`cooldown_scale`); it is 1 otherwise.
+    """
 
     def __init__(self, peak, warmup_steps):
         self.peak = peak
         self.warmup_steps = warmup_steps
+        self.scale = tf.Variable(1.0, trainable=False, name="learning_rate_scale")
 
     def __call__(self, step):
         step = tf.cast(step, tf.float32) + 1.0
         warmup = tf.cast(max(self.warmup_steps, 1), tf.float32)
-        return self.peak * tf.minimum(step / warmup, tf.sqrt(warmup / step))
+        return (self.peak * tf.minimum(step / warmup, tf.sqrt(warmup / step))
+                * tf.cast(self.scale, tf.float32))
 
     def get_config(self):
         return {"peak": self.peak, "warmup_steps": self.warmup_steps}
+
+
+def cooldown_scale(remaining_seconds, budget_seconds, cooldown):
+    """The learning rate's multiplier in a time budget's cool-down.
+
+    Short runs end best with the rate brought down to zero (Li et al.,
+    "Budgeted Training", ICLR 2020; Hägele et al., 2024, on cool-downs):
+    over the last `cooldown` fraction of the budget the multiplier falls
+    linearly from 1 to 0, reaching 0 at the deadline.
+
+    Args:
+        remaining_seconds: time left before the deadline.
+        budget_seconds: the whole budget.
+        cooldown: the fraction of the budget to cool down over; 0 is none.
+
+    Returns:
+        A float in [0, 1].
+    """
+    if cooldown <= 0:
+        return 1.0
+    return float(np.clip(remaining_seconds / (cooldown * budget_seconds), 0.0, 1.0))
 
 
 class _Checkpoints:
@@ -90,14 +117,24 @@ class _Checkpoints:
 
 
 class _Progress(keras.callbacks.Callback):
-    """Checkpoints every N steps, stops at the time budget, logs throughput."""
+    """Checkpoints every N steps; keeps to the time budget; logs throughput.
 
-    def __init__(self, state, checkpoints, every, deadline, worker):
+    With a budget, it stops (after a checkpoint) at the deadline and, over
+    the budget's last `cooldown` fraction, lowers the learning rate's
+    `scale` to reach 0 at the deadline. Under several workers, each worker's
+    time left is averaged over all of them (one collective per step), so
+    that every worker uses the same rate and stops at the same step.
+    """
+
+    def __init__(self, state, checkpoints, every, budget_seconds, cooldown, scale, worker):
         super().__init__()
         self.state, self.checkpoints, self.every = state, checkpoints, every
-        self.deadline, self.worker = deadline, worker
+        self.budget, self.cooldown, self.scale = budget_seconds, cooldown, scale
+        self.deadline = None if budget_seconds is None else time.time() + budget_seconds
+        self.worker = worker
         self.replicas = worker.replicas
         self.out_of_time = False
+        scale.assign(1.0)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.tokens = 0
@@ -107,13 +144,12 @@ class _Progress(keras.callbacks.Callback):
         self.checkpoints.save(int(self.model.optimizer.iterations.numpy()))
         self.unsaved = 0
 
-    def _late(self):
-        late = time.time() > self.deadline
+    def _remaining(self):
+        remaining = self.deadline - time.time()
         if self.worker.num_workers > 1:
-            # Every worker must stop at the same step (or the others wait in
-            # the next step's collectives): stop when any is late.
-            late = distribute.sum_over_replicas(self.worker, [float(late)])[0] > 0
-        return late
+            remaining = (distribute.sum_over_replicas(self.worker, [remaining])[0]
+                         / self.worker.strategy.num_replicas_in_sync)
+        return remaining
 
     def on_train_batch_end(self, batch, logs=None):
         # The batches of the epoch used so far: one per replica.
@@ -123,7 +159,11 @@ class _Progress(keras.callbacks.Callback):
         self.unsaved += 1
         if self.unsaved >= self.every:
             self._save()
-        if self.deadline is not None and self._late():
+        if self.deadline is None:
+            return
+        remaining = self._remaining()
+        self.scale.assign(cooldown_scale(remaining, self.budget, self.cooldown))
+        if remaining <= 0:
             self._save()
             self.out_of_time = True
             self.model.stop_training = True
@@ -160,7 +200,9 @@ def _save_config(run_dir, config, write=True):
     """
     path = run_dir / "config.json"
     if path.exists():
-        saved = json.loads(path.read_text())
+        # Read as a config file is: keys added since the run began take
+        # their defaults.
+        saved = config_lib.from_mapping(json.loads(path.read_text()), str(path))
         if saved != config:
             raise config_lib.ConfigError(
                 f"{path} holds a different config; resume with the same settings "
@@ -187,20 +229,23 @@ def dtype_policy(name):
         keras.mixed_precision.set_global_policy(previous)
 
 
-def make_optimizer(train_config):
+def make_optimizer(train_config, schedule=None):
     """Adam with warm-up and inverse square root decay, clipped by norm.
 
     Args:
         train_config: the config's `train` section.
+        schedule: the `WarmupInverseSqrt` to use (training keeps a handle
+            on it for the cool-down); by default one made from the config.
 
     Returns:
         A `keras.optimizers.Adam`, wrapped in a `LossScaleOptimizer` (dynamic
         loss scaling) under `mixed_float16`, whose small gradients would
         otherwise underflow; bfloat16 has float32's range and needs none.
     """
-    optimizer = keras.optimizers.Adam(
-        WarmupInverseSqrt(train_config["learning_rate"], train_config["warmup_steps"]),
-        clipnorm=train_config["clip_norm"])
+    if schedule is None:
+        schedule = WarmupInverseSqrt(train_config["learning_rate"],
+                                     train_config["warmup_steps"])
+    optimizer = keras.optimizers.Adam(schedule, clipnorm=train_config["clip_norm"])
     if train_config["precision"] == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
@@ -293,7 +338,8 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
         config: a full config (`translate.config`); `train.precision` sets
             the model's dtype policy.
         time_budget_minutes: stop (after a checkpoint) when this much wall
-            time has passed in this call.
+            time has passed in this call; over its last `train.cooldown`
+            fraction the learning rate falls linearly to zero.
         verbose: Keras's progress bar setting (the chief's).
         on_epoch_end: optional `f(model, epoch) -> dict` of extra metrics
             (dev BLEU) recorded with the epoch; called on the chief only.
@@ -330,7 +376,8 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
     scope = worker.strategy.scope() if worker.distributed else contextlib.nullcontext()
     with scope, dtype_policy(train_cfg["precision"]):
         model = build_model(config["model"], source_vocab, target_vocab)
-        optimizer = make_optimizer(train_cfg)
+        schedule = WarmupInverseSqrt(train_cfg["learning_rate"], train_cfg["warmup_steps"])
+        optimizer = make_optimizer(train_cfg, schedule)
         model.compile(optimizer=optimizer,
                       loss=MaskedCrossEntropy(train_cfg["label_smoothing"]),
                       metrics=[masked_accuracy, TokenCount()])
@@ -352,9 +399,9 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
     if worker.num_workers > 1:
         _check_same_step(worker, resumed_from or 0)
 
-    deadline = None if time_budget_minutes is None else time.time() + 60 * time_budget_minutes
-    progress = _Progress(state, checkpoints, train_cfg["checkpoint_every_steps"], deadline,
-                         worker)
+    budget = None if time_budget_minutes is None else 60.0 * time_budget_minutes
+    progress = _Progress(state, checkpoints, train_cfg["checkpoint_every_steps"], budget,
+                         train_cfg["cooldown"], schedule.scale, worker)
     callbacks = [progress, *callbacks]
     if worker.is_chief:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"),
@@ -394,7 +441,8 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
             record = {"epoch": epoch + 1, "step": int(optimizer.iterations.numpy()),
                       "seconds": time.perf_counter() - started,
                       **{k: float(v) for k, v in logs.items() if "tokens" not in k},
-                      "precision": train_cfg["precision"], "replicas": worker.replicas}
+                      "precision": train_cfg["precision"], "replicas": worker.replicas,
+                      "learning_rate": float(schedule(optimizer.iterations))}
             record["train_tokens_per_second"] = progress.tokens / record["seconds"]
             if on_epoch_end is not None:
                 record.update(on_epoch_end(model, epoch + 1))
