@@ -51,25 +51,15 @@ def tiny_export(tmp_path_factory):
     """A tiny run with varied outputs, exported once for the whole session.
 
     Returns the root directory: `corpus/` (the synthetic corpus), `run/` (the
-    `tiny` preset after one epoch) and `models/translator/1/` (its export).
-    A tiny model after a few steps says one token again and again (or
-    nothing): seeded random weights, sharper than an initialisation, give
-    long and varied outputs, byte pieces included, so that comparing an
-    export with the `Translator`, or a served model with the SavedModel,
-    means something. Tests must not change these directories.
+    `tiny` preset after one epoch, its weights varied: `messages.vary_weights`)
+    and `models/translator/1/` (its export). Tests must not change these
+    directories.
     """
-    from messages import tiny_corpus, tiny_run
-    from translate import training
+    from messages import tiny_corpus, tiny_run, vary_weights
     from translate.export import export
-    from translate.inference import Translator
 
     root = tmp_path_factory.mktemp("tiny_export")
     tiny_run(tiny_corpus(root), root / "run", epochs=1)
-    model = Translator.from_run(root / "run").model
-    generator = np.random.default_rng(0)
-    for weight in model.trainable_weights:
-        weight.assign(generator.normal(0, 3 / np.sqrt(weight.shape[0]), weight.shape)
-                      .astype("float32"))
-    model.save_weights(root / "run" / training.BEST_WEIGHTS)
+    vary_weights(root / "run")
     export(root / "run", root / "models")
     return root

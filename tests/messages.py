@@ -59,11 +59,31 @@ def tiny_corpus(root, count=800):
     return root / "corpus"
 
 
-def tiny_run(corpus_dir, run_dir, epochs):
-    """Trains the `tiny` preset on `corpus_dir` for `epochs`; returns its config."""
+def tiny_run(corpus_dir, run_dir, epochs, **model):
+    """Trains the `tiny` preset (with `model` settings changed) on
+    `corpus_dir` for `epochs`; returns its config."""
     from translate import config, training
 
     settings = config.preset("tiny")
     settings["train"]["epochs"] = epochs
+    settings["model"].update(model)
     training.train(corpus_dir, run_dir, settings, verbose=0)
     return settings
+
+
+def vary_weights(run_dir):
+    """Seeded random weights for a run's best model, sharper than an
+    initialisation: a tiny model after a few steps says one token again and
+    again (or nothing); these give long and varied outputs, byte pieces
+    included, so that comparing two ways of decoding means something."""
+    import numpy as np
+
+    from translate import training
+    from translate.inference import Translator
+
+    model = Translator.from_run(run_dir).model
+    generator = np.random.default_rng(0)
+    for weight in model.trainable_weights:
+        weight.assign(generator.normal(0, 3 / np.sqrt(weight.shape[0]), weight.shape)
+                      .astype("float32"))
+    model.save_weights(run_dir / training.BEST_WEIGHTS)

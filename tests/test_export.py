@@ -130,6 +130,19 @@ def test_tf1_session_loader_in_a_fresh_process_matches_the_translator(
     assert settings["beam_width"] == config.preset("tiny")["decode"]["beam_width"]
 
 
+def test_a_copying_model_exports_and_matches_the_translator(run, sentences, tmp_path):
+    from messages import tiny_run, vary_weights
+
+    tiny_run(run / "corpus", tmp_path / "run", epochs=1, copy=True)
+    vary_weights(tmp_path / "run")
+    export(tmp_path / "run", tmp_path / "models")
+    loaded = tf.saved_model.load(str(tmp_path / "models" / "translator" / "1"))
+    out = loaded.signatures["serving_default"](text=tf.constant(sentences[:16]))
+    want = Translator.from_run(tmp_path / "run").translate(sentences[:16])
+    assert [t.decode("utf-8") for t in out["translation"].numpy()] == want
+    assert sum(map(len, want)) > 16 * 5  # long, varied outputs
+
+
 def test_greedy_signature_matches_the_greedy_translator(run, serve, sentences):
     greedy = Translator.from_run(run / "run", beam_width=1)
     texts, scores = serve(sentences, "translate_greedy")

@@ -42,6 +42,30 @@ def test_step_decoding_equals_teacher_forcing(attention, tie_output, decoder_uni
         np.testing.assert_allclose(np.asarray(weights)[:, 4:], 0.0, atol=1e-7)
 
 
+@pytest.mark.parametrize("attention", ["additive", "multiplicative"])
+def test_copying_step_decoding_sums_vocabulary_and_source(attention):
+    m = model(attention=attention, copy=True)
+    scores = m({"source": SOURCE, "target_in": TARGET_IN}).numpy()
+    assert scores.shape == (2, 4, 40 + SOURCE.shape[1])
+    # Each word's probability, written plainly: its vocabulary entry's plus
+    # that of every source position holding it.
+    p = np.exp(scores - scores.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    words = p[..., :40].copy()
+    for b, t, s in np.ndindex(2, 4, SOURCE.shape[1]):
+        words[b, t, SOURCE[b, s]] += p[b, t, 40 + s]
+    assert p[..., 40:][np.broadcast_to(SOURCE[:, None] == 0, p[..., 40:].shape)].max() < 1e-30
+    memory, mask, states = m.encode(SOURCE)
+    keys = m.attention_keys(memory)
+    for t in range(TARGET_IN.shape[1]):
+        step, states, _ = m.decode_step(TARGET_IN[:, t], states, keys, memory, mask, SOURCE)
+        real = TARGET_IN[:, t] != 0  # teacher forcing skips padded steps
+        np.testing.assert_allclose(np.exp(step.numpy())[real], words[real, t],
+                                   rtol=1e-4, atol=1e-9)
+    with pytest.raises(ValueError, match="needs the source ids"):
+        m.decode_step(TARGET_IN[:, 0], states, keys, memory, mask)
+
+
 def test_padding_does_not_change_a_sentence():
     m = model()
     alone = m({"source": SOURCE[1:, :3], "target_in": TARGET_IN[1:, :3]}).numpy()
@@ -57,6 +81,8 @@ def test_dropout_only_in_training():
 
 
 def test_invalid_options_are_named():
+    with pytest.raises(ValueError, match="copy needs one joint vocabulary"):
+        Seq2Seq(40, 30, copy=True)
     with pytest.raises(ValueError, match="share_embeddings needs one vocabulary"):
         Seq2Seq(40, 50, share_embeddings=True)
     with pytest.raises(ValueError, match="tie_output needs decoder_units == embedding_dim"):

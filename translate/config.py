@@ -23,13 +23,14 @@ DEFAULTS = {
         "encoder_layers": 1,
         "decoder_layers": 1, "bidirectional": True, "attention": "additive",
         "dropout": 0.2, "share_embeddings": True, "tie_output": False,
+        "copy": False,  # copy source pieces (needs a joint vocabulary)
     },
     "train": {
         "batch_tokens": 4096, "max_length": 64, "learning_rate": 2e-3,
         "warmup_steps": 400, "label_smoothing": 0.1, "clip_norm": 1.0,
         # With a time budget: the learning rate falls linearly to zero over
         # this last fraction of it (0: no cool-down).
-        "cooldown": 0.25,
+        "cooldown": 0.0,
         "epochs": 30, "early_stopping_patience": 3, "keep_checkpoints": 3,
         "checkpoint_every_steps": 200, "seed": 0, "precision": "float32",
     },

@@ -84,7 +84,7 @@ def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
 
     def body(t, tokens, states, finished, log_prob, lengths, ids, weights):
         logits, states, attention = model.decode_step(tokens, states, keys, memory,
-                                                      memory_mask)
+                                                      memory_mask, source)
         log_probs = next_token_log_probs(logits)
         chosen = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
         # A sentence at its limit must end: EOS is its last token.
@@ -145,6 +145,7 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
     memory, memory_mask, states = model.encode(source)
     batch, k = tf.shape(source)[0], beam_width
     memory, memory_mask = _tile(memory, k), _tile(memory_mask, k)
+    tiled_source = _tile(source, k)
     states = [_tile(s, k) for s in states]
     keys = model.attention_keys(memory)
     limits, steps = length_limits(source, **limits_kwargs)
@@ -161,7 +162,7 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
 
     def body(t, tokens, states, finished, scores, lengths, history, attention_history):
         logits, states, attention = model.decode_step(tokens, states, keys, memory,
-                                                      memory_mask)
+                                                      memory_mask, tiled_source)
         log_probs = next_token_log_probs(logits)
         at_limit = (t + 1 >= limits)[:, None]
         eos_only = tf.one_hot(EOS, vocab, on_value=0.0, off_value=NEG_INF)[None]

@@ -36,7 +36,7 @@ import tensorflow as tf
 from translate import config as config_lib
 from translate import dataset, distribute, plots, tokenizer
 from translate.atomic import atomic_file, atomic_path
-from translate.losses import MaskedCrossEntropy, masked_accuracy  # noqa: F401 (re-exported)
+from translate.losses import MaskedCrossEntropy, masked_accuracy, split_targets  # noqa: F401
 from translate.model import build_model
 from translate.rundir import BEST_WEIGHTS, METRICS, read_metrics  # noqa: F401 (re-exported)
 from translate.tokenizer import SPECIAL_IDS
@@ -177,7 +177,8 @@ class TokenCount(keras.metrics.Metric):
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        self.count.assign(tf.reduce_sum(tf.cast(tf.not_equal(y_true, PAD), tf.float32)))
+        labels, _ = split_targets(y_true)
+        self.count.assign(tf.reduce_sum(tf.cast(tf.not_equal(labels, PAD), tf.float32)))
 
     def result(self):
         return self.count
@@ -326,6 +327,11 @@ def tokenizers(corpus_dir):
             [tokenizer.vocab_size(p) for p in paths])
 
 
+def _joint_vocabulary(corpus_dir):
+    manifest = json.loads((Path(corpus_dir) / "manifest.json").read_text())
+    return manifest["tokenizer"]["source"] == manifest["tokenizer"]["target"]
+
+
 def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
           on_epoch_end=None, strategy="default", callbacks=()):
     """Trains (or resumes training) a model on a corpus directory.
@@ -372,6 +378,10 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
                        "replicas": worker.replicas}, f)
     keras.utils.set_random_seed(train_cfg["seed"])
     (source_tok, target_tok), (source_vocab, target_vocab) = tokenizers(corpus_dir)
+    if config["model"]["copy"] and not _joint_vocabulary(corpus_dir):
+        raise config_lib.ConfigError(
+            f"model.copy needs one joint vocabulary for source and target; {corpus_dir} "
+            "has two (prepare it without --separate-vocabularies).")
     # The default strategy takes the plain path: no scope, no workarounds.
     scope = worker.strategy.scope() if worker.distributed else contextlib.nullcontext()
     with scope, dtype_policy(train_cfg["precision"]):

@@ -68,10 +68,13 @@ class Attention(keras.layers.Layer):
         memory: `(batch, source_len, memory_dim)` encoder outputs.
         memory_mask: boolean `(batch, source_len)`, true for real tokens.
 
+        with_log_weights: also return the weights' logarithms (see `attend`).
+
     Returns:
         `(context, weights)`: `(batch, target_len, memory_dim)` and
         `(batch, target_len, source_len)`; each row of weights sums to one
-        over the real source tokens.
+        over the real source tokens. With `with_log_weights`, a third
+        element: their float32 logarithms.
     """
 
     KINDS = ("additive", "multiplicative")
@@ -106,8 +109,12 @@ class Attention(keras.layers.Layer):
         """The memory's projection, computed once per sentence (decoding)."""
         return self.memory_dense(memory)
 
-    def attend(self, query, keys, memory, memory_mask):
-        """Attention with precomputed `keys` (see `keys`)."""
+    def attend(self, query, keys, memory, memory_mask, with_log_weights=False):
+        """Attention with precomputed `keys` (see `keys`).
+
+        With `with_log_weights`, also returns the weights' float32 logarithms
+        (finite, about -1e9, at padding), for a copying model's scores.
+        """
         if self.kind == "additive":
             scores = additive_scores(self.query_dense(query), keys, self.v)
         else:
@@ -116,12 +123,13 @@ class Attention(keras.layers.Layer):
         mask = ops.cast(memory_mask, "bool")[:, None, :]
         scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
         weights = ops.softmax(scores, axis=-1)
-        weights = ops.cast(weights, memory.dtype)
-        context = ops.einsum("bts,bsd->btd", weights, memory)
-        return context, weights
+        context = ops.einsum("bts,bsd->btd", ops.cast(weights, memory.dtype), memory)
+        if with_log_weights:
+            return context, ops.cast(weights, memory.dtype), ops.log_softmax(scores, axis=-1)
+        return context, ops.cast(weights, memory.dtype)
 
-    def call(self, query, memory, memory_mask):
-        return self.attend(query, self.keys(memory), memory, memory_mask)
+    def call(self, query, memory, memory_mask, with_log_weights=False):
+        return self.attend(query, self.keys(memory), memory, memory_mask, with_log_weights)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "kind": self.kind}

@@ -1,6 +1,9 @@
 """The GRU encoder-decoder with attention, built from `gru_keras.GRU` only."""
 
+import math
+
 import keras
+import tensorflow as tf
 from keras import ops
 
 import gru_keras
@@ -41,6 +44,13 @@ class Seq2Seq(keras.Model):
             equal vocabularies).
         tie_output: the output projection is the target embedding's
             transpose (needs `units == embedding_dim`).
+        copy: a pointer-generator's copying (See et al., ACL 2017) for one
+            joint vocabulary: besides the vocabulary's logits, each source
+            position gets the score `log(attention weight) + gate`, the gate
+            learnt from the decoder output and context, all in one softmax; a
+            word's probability is its vocabulary entry's plus that of the
+            source positions holding it. Names, options and numbers that
+            the vocabulary splits into rare pieces are then copied whole.
         **kwargs: base model arguments.
 
     Call arguments:
@@ -49,14 +59,21 @@ class Seq2Seq(keras.Model):
         training: dropout on or off.
 
     Returns:
-        float32 logits `(batch, target_len, target_vocab)`.
+        float32 logits `(batch, target_len, target_vocab)`; with `copy`,
+        `(batch, target_len, target_vocab + source_len)` scores (the
+        logits, then the source positions'), which `compute_loss` pairs
+        with the source ids.
     """
 
     def __init__(self, source_vocab, target_vocab, embedding_dim=256, units=256,
                  decoder_units=None, encoder_layers=1, decoder_layers=1, bidirectional=True,
                  attention="additive", dropout=0.2, share_embeddings=False,
-                 tie_output=False, **kwargs):
+                 tie_output=False, copy=False, **kwargs):
         super().__init__(**kwargs)
+        if copy and source_vocab != target_vocab:
+            raise ValueError(
+                "copy needs one joint vocabulary; got source_vocab="
+                f"{source_vocab} and target_vocab={target_vocab}.")
         if share_embeddings and source_vocab != target_vocab:
             raise ValueError(
                 "share_embeddings needs one vocabulary; got source_vocab="
@@ -71,7 +88,7 @@ class Seq2Seq(keras.Model):
             embedding_dim=embedding_dim, units=units, decoder_units=decoder_units,
             encoder_layers=encoder_layers, decoder_layers=decoder_layers,
             bidirectional=bidirectional, attention=attention, dropout=dropout,
-            share_embeddings=share_embeddings, tie_output=tie_output)
+            share_embeddings=share_embeddings, tie_output=tie_output, copy=copy)
         self.source_embedding = keras.layers.Embedding(
             source_vocab, embedding_dim, name="source_embedding")
         self.target_embedding = (self.source_embedding if share_embeddings else
@@ -95,6 +112,12 @@ class Seq2Seq(keras.Model):
         self.dropout = keras.layers.Dropout(dropout)
         self.projection = (None if tie_output else
                            keras.layers.Dense(target_vocab, name="projection"))
+        if copy:
+            # Starts copying and generating about even: the logits' initial
+            # logsumexp is about log(vocabulary).
+            self.copy_gate = keras.layers.Dense(
+                1, name="copy_gate",
+                bias_initializer=keras.initializers.Constant(math.log(target_vocab)))
 
     @property
     def encoder(self):
@@ -141,6 +164,15 @@ class Seq2Seq(keras.Model):
             logits = self.projection(hidden)
         return ops.cast(logits, "float32")
 
+    def _scores(self, decoded, context, log_weights, training):
+        """The logits, and with `copy` the source positions' scores after them."""
+        logits = self._output_logits(decoded, context, training)
+        if not self.settings["copy"]:
+            return logits
+        gate = ops.cast(self.copy_gate(ops.concatenate([decoded, context], axis=-1)),
+                        "float32")
+        return ops.concatenate([logits, log_weights + gate], axis=-1)
+
     def call(self, inputs, training=False):
         source, target_in = inputs["source"], inputs["target_in"]
         memory, memory_mask, states = self.encode(source, training=training)
@@ -148,14 +180,33 @@ class Seq2Seq(keras.Model):
         x = self.dropout(self.target_embedding(target_in), training=training)
         for layer, state in zip(self.decoder, states):
             x = layer(x, initial_state=state, mask=target_mask, training=training)
-        context, _ = self.attention(x, memory, memory_mask)
-        return self._output_logits(x, context, training)
+        copy = self.settings["copy"]
+        context, _, *log_weights = self.attention(x, memory, memory_mask,
+                                                  with_log_weights=copy)
+        return self._scores(x, context, log_weights[0] if copy else None, training)
+
+    def _with_source(self, x, y):
+        """With `copy`, the labels packed with the source ids (see
+        `translate.losses.split_targets`)."""
+        if not self.settings["copy"] or y is None:
+            return y
+        source = ops.cast(x["source"], y.dtype)
+        shape = ops.shape(y) + ops.shape(source)[1:]
+        return ops.concatenate(
+            [y[..., None], ops.broadcast_to(source[:, None, :], shape)], axis=-1)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return super().compute_loss(x, self._with_source(x, y), y_pred, sample_weight,
+                                    training)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        return super().compute_metrics(x, self._with_source(x, y), y_pred, sample_weight)
 
     def attention_keys(self, memory):
         """The attention's projection of the memory (once per sentence)."""
         return self.attention.keys(memory)
 
-    def decode_step(self, tokens, states, keys, memory, memory_mask):
+    def decode_step(self, tokens, states, keys, memory, memory_mask, source=None):
         """One decoding step for a batch (no dropout).
 
         Args:
@@ -163,19 +214,29 @@ class Seq2Seq(keras.Model):
             states: one `(batch, decoder_units)` state per decoder layer.
             keys: `attention_keys(memory)`.
             memory, memory_mask: from `encode`.
+            source: `(batch, source_len)` the source ids (needed with `copy`).
 
         Returns:
-            `(logits, states, weights)`: float32 `(batch, target_vocab)`, the
-            new states, and the attention weights `(batch, source_len)`.
+            `(logits, states, weights)`: float32 `(batch, target_vocab)`
+            logits (with `copy`, the words' log-probabilities, copying
+            included), the new states, and the attention weights
+            `(batch, source_len)`.
         """
         x = self.target_embedding(tokens)
         new_states = []
         for layer, state in zip(self.decoder, states):
             x, _ = layer.cell(x, [state], training=False)
             new_states.append(x)
-        context, weights = self.attention.attend(x[:, None], keys, memory, memory_mask)
-        logits = self._output_logits(x, context[:, 0], training=False)
-        return logits, new_states, weights[:, 0]
+        copy = self.settings["copy"]
+        context, weights, *log_weights = self.attention.attend(
+            x[:, None], keys, memory, memory_mask, with_log_weights=copy)
+        scores = self._scores(x, context[:, 0], log_weights[0][:, 0] if copy else None,
+                              training=False)
+        if copy:
+            if source is None:
+                raise ValueError("a copying model's decode_step needs the source ids.")
+            scores = word_log_probs(scores, source, self.settings["target_vocab"])
+        return scores, new_states, weights[:, 0]
 
     def get_config(self):
         return {**super().get_config(), **self.settings}
@@ -183,6 +244,30 @@ class Seq2Seq(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def word_log_probs(scores, source, vocab):
+    """Each word's log-probability from a copying model's step scores.
+
+    Args:
+        scores: float32 `(batch, vocab + source_len)`, the logits and then
+            the source positions' scores.
+        source: int `(batch, source_len)` the ids those positions hold.
+        vocab: the vocabulary size.
+
+    Returns:
+        float32 `(batch, vocab)`: log(vocabulary entry's probability + the
+        probabilities of the source positions holding the word).
+    """
+    log_probs = tf.nn.log_softmax(scores)
+    generated, copied = log_probs[:, :vocab], tf.exp(log_probs[:, vocab:])
+    batch = tf.shape(source)[0]
+    slots = tf.cast(source, tf.int32) + tf.range(batch)[:, None] * vocab
+    copied = tf.reshape(tf.math.unsorted_segment_sum(
+        tf.reshape(copied, [-1]), tf.reshape(slots, [-1]), batch * vocab), [batch, vocab])
+    copied = tf.math.log(copied)  # -inf for words not in the source
+    top = tf.maximum(generated, copied)  # finite: the generated part is
+    return top + tf.math.log(tf.exp(generated - top) + tf.exp(copied - top))
 
 
 def build_model(model_config, source_vocab, target_vocab):
