@@ -19,18 +19,27 @@ def formula(labels, logits, eps):
     return tf.reduce_sum(per_token * mask) / tf.reduce_sum(mask)
 
 
+def assert_same_loss_and_gradient(ours, plain, x):
+    """Our loss and the plain formula agree in value and gradient wrt `x`;
+    returns our gradient."""
+    values = []
+    for fn in (ours, plain):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = fn()
+        values.append((loss.numpy(), tape.gradient(loss, x).numpy()))
+    np.testing.assert_allclose(values[0][0], values[1][0], rtol=1e-6)
+    np.testing.assert_allclose(values[0][1], values[1][1], atol=1e-7)
+    return values[0][1]
+
+
 @pytest.mark.parametrize("eps", [0.0, 0.1, 0.3])
 def test_loss_and_gradient_equal_the_formula(eps):
     logits = tf.constant(np.random.default_rng(0).normal(size=(2, 4, 11)) * 3, tf.float32)
-    values = []
-    for fn in (lambda: MaskedCrossEntropy(eps)(LABELS, logits), lambda: formula(LABELS, logits, eps)):
-        with tf.GradientTape() as tape:
-            tape.watch(logits)
-            loss = fn()
-        values.append((loss.numpy(), tape.gradient(loss, logits).numpy()))
-    np.testing.assert_allclose(values[0][0], values[1][0], rtol=1e-6)
-    np.testing.assert_allclose(values[0][1], values[1][1], atol=1e-7)
-    assert np.all(values[0][1][LABELS.numpy() == 0] == 0)  # padding adds nothing
+    gradient = assert_same_loss_and_gradient(
+        lambda: MaskedCrossEntropy(eps)(LABELS, logits), lambda: formula(LABELS, logits, eps),
+        logits)
+    assert np.all(gradient[LABELS.numpy() == 0] == 0)  # padding adds nothing
 
 
 def test_padding_positions_do_not_count():
@@ -77,15 +86,9 @@ def test_copying_loss_and_gradient_equal_the_formula(eps):
     scores = tf.where(tf.concat([tf.ones([2, 4, 11], bool),
                                  tf.broadcast_to((SOURCE != 0)[:, None], [2, 4, 5])], -1),
                       scores, -1e9)
-    values = []
-    for fn in (lambda: MaskedCrossEntropy(eps)(packed(LABELS, SOURCE), scores),
-               lambda: copy_formula(LABELS, scores, SOURCE, eps)):
-        with tf.GradientTape() as tape:
-            tape.watch(scores)
-            loss = fn()
-        values.append((loss.numpy(), tape.gradient(loss, scores).numpy()))
-    np.testing.assert_allclose(values[0][0], values[1][0], rtol=1e-6)
-    np.testing.assert_allclose(values[0][1], values[1][1], atol=1e-7)
+    assert_same_loss_and_gradient(
+        lambda: MaskedCrossEntropy(eps)(packed(LABELS, SOURCE), scores),
+        lambda: copy_formula(LABELS, scores, SOURCE, eps), scores)
 
 
 def test_copying_accuracy_counts_a_copied_label():
