@@ -45,22 +45,26 @@ def test_step_decoding_equals_teacher_forcing(attention, tie_output, decoder_uni
 @pytest.mark.parametrize("attention", ["additive", "multiplicative"])
 def test_copying_step_decoding_sums_vocabulary_and_source(attention):
     m = model(attention=attention, copy=True)
-    scores = m({"source": SOURCE, "target_in": TARGET_IN}).numpy()
-    assert scores.shape == (2, 4, 40 + SOURCE.shape[1])
+    source = np.array([[5, 6, 5, 3, 0, 0], [8, 8, 3, 0, 0, 0]], "int32")  # repeated words
+    scores = m({"source": source, "target_in": TARGET_IN}).numpy()
+    assert scores.shape == (2, 4, 40 + source.shape[1])
     # Each word's probability, written plainly: its vocabulary entry's plus
     # that of every source position holding it.
     p = np.exp(scores - scores.max(-1, keepdims=True))
     p /= p.sum(-1, keepdims=True)
     words = p[..., :40].copy()
-    for b, t, s in np.ndindex(2, 4, SOURCE.shape[1]):
-        words[b, t, SOURCE[b, s]] += p[b, t, 40 + s]
-    assert p[..., 40:][np.broadcast_to(SOURCE[:, None] == 0, p[..., 40:].shape)].max() < 1e-30
-    memory, mask, states = m.encode(SOURCE)
+    for b, t, s in np.ndindex(2, 4, source.shape[1]):
+        words[b, t, source[b, s]] += p[b, t, 40 + s]
+    assert p[..., 40:][np.broadcast_to(source[:, None] == 0, p[..., 40:].shape)].max() < 1e-30
+    memory, mask, states = m.encode(source)
     keys = m.attention_keys(memory)
     for t in range(TARGET_IN.shape[1]):
-        step, states, _ = m.decode_step(TARGET_IN[:, t], states, keys, memory, mask, SOURCE)
+        step, states, _ = m.decode_step(TARGET_IN[:, t], states, keys, memory, mask, source)
         real = TARGET_IN[:, t] != 0  # teacher forcing skips padded steps
-        np.testing.assert_allclose(np.exp(step.numpy())[real], words[real, t],
+        step = step.numpy()
+        log_probs = step - np.log(np.exp(step - step.max(-1, keepdims=True)).sum(
+            -1, keepdims=True)) - step.max(-1, keepdims=True)
+        np.testing.assert_allclose(np.exp(log_probs)[real], words[real, t],
                                    rtol=1e-4, atol=1e-9)
     with pytest.raises(ValueError, match="needs the source ids"):
         m.decode_step(TARGET_IN[:, 0], states, keys, memory, mask)

@@ -165,13 +165,14 @@ class Seq2Seq(keras.Model):
         return ops.cast(logits, "float32")
 
     def _scores(self, decoded, context, log_weights, training):
-        """The logits, and with `copy` the source positions' scores after them."""
+        """`(logits, copy_scores)`: the vocabulary's logits, and with `copy`
+        the source positions' scores (else `None`)."""
         logits = self._output_logits(decoded, context, training)
         if not self.settings["copy"]:
-            return logits
+            return logits, None
         gate = ops.cast(self.copy_gate(ops.concatenate([decoded, context], axis=-1)),
                         "float32")
-        return ops.concatenate([logits, log_weights + gate], axis=-1)
+        return logits, log_weights + gate
 
     def call(self, inputs, training=False):
         source, target_in = inputs["source"], inputs["target_in"]
@@ -183,7 +184,9 @@ class Seq2Seq(keras.Model):
         copy = self.settings["copy"]
         context, _, *log_weights = self.attention(x, memory, memory_mask,
                                                   with_log_weights=copy)
-        return self._scores(x, context, log_weights[0] if copy else None, training)
+        logits, copy_scores = self._scores(x, context, log_weights[0] if copy else None,
+                                           training)
+        return logits if not copy else ops.concatenate([logits, copy_scores], axis=-1)
 
     def _with_source(self, x, y):
         """With `copy`, the labels packed with the source ids (see
@@ -218,9 +221,8 @@ class Seq2Seq(keras.Model):
 
         Returns:
             `(logits, states, weights)`: float32 `(batch, target_vocab)`
-            logits (with `copy`, the words' log-probabilities, copying
-            included), the new states, and the attention weights
-            `(batch, source_len)`.
+            logits (with `copy`, copying included: see `word_logits`), the
+            new states, and the attention weights `(batch, source_len)`.
         """
         x = self.target_embedding(tokens)
         new_states = []
@@ -230,13 +232,13 @@ class Seq2Seq(keras.Model):
         copy = self.settings["copy"]
         context, weights, *log_weights = self.attention.attend(
             x[:, None], keys, memory, memory_mask, with_log_weights=copy)
-        scores = self._scores(x, context[:, 0], log_weights[0][:, 0] if copy else None,
-                              training=False)
+        logits, copy_scores = self._scores(
+            x, context[:, 0], log_weights[0][:, 0] if copy else None, training=False)
         if copy:
             if source is None:
                 raise ValueError("a copying model's decode_step needs the source ids.")
-            scores = word_log_probs(scores, source, self.settings["target_vocab"])
-        return scores, new_states, weights[:, 0]
+            logits = word_logits(logits, copy_scores, source)
+        return logits, new_states, weights[:, 0]
 
     def get_config(self):
         return {**super().get_config(), **self.settings}
@@ -246,28 +248,35 @@ class Seq2Seq(keras.Model):
         return cls(**config)
 
 
-def word_log_probs(scores, source, vocab):
-    """Each word's log-probability from a copying model's step scores.
+def word_logits(logits, copy_scores, source):
+    """A copying model's step scores folded into one logit per word.
+
+    Softmax over the result is the word distribution: a word's probability
+    is its vocabulary entry's plus that of the source positions holding it,
+    all under the one softmax of the logits and the copy scores. Only the
+    words in the source change, so only those `(batch, source_len)` logits
+    are rewritten, to `logaddexp(logit, logsumexp(their copy scores))`; no
+    normalisation here (the search normalises once).
 
     Args:
-        scores: float32 `(batch, vocab + source_len)`, the logits and then
-            the source positions' scores.
+        logits: float32 `(batch, vocab)`.
+        copy_scores: float32 `(batch, source_len)`, the source positions'.
         source: int `(batch, source_len)` the ids those positions hold.
-        vocab: the vocabulary size.
 
     Returns:
-        float32 `(batch, vocab)`: log(vocabulary entry's probability + the
-        probabilities of the source positions holding the word).
+        float32 `(batch, vocab)` logits.
     """
-    log_probs = tf.nn.log_softmax(scores)
-    generated, copied = log_probs[:, :vocab], tf.exp(log_probs[:, vocab:])
-    batch = tf.shape(source)[0]
-    slots = tf.cast(source, tf.int32) + tf.range(batch)[:, None] * vocab
-    copied = tf.reshape(tf.math.unsorted_segment_sum(
-        tf.reshape(copied, [-1]), tf.reshape(slots, [-1]), batch * vocab), [batch, vocab])
-    copied = tf.math.log(copied)  # -inf for words not in the source
-    top = tf.maximum(generated, copied)  # finite: the generated part is
-    return top + tf.math.log(tf.exp(generated - top) + tf.exp(copied - top))
+    source = tf.cast(source, tf.int32)
+    # For each position, the copy score of its word: the positions holding
+    # the same id together (source_len is small).
+    same = tf.equal(source[:, :, None], source[:, None, :])
+    copied = tf.reduce_logsumexp(tf.where(same, copy_scores[:, None, :], -1e30), axis=-1)
+    at_source = tf.gather(logits, source, batch_dims=1)
+    top = tf.maximum(at_source, copied)
+    merged = top + tf.math.log(tf.exp(at_source - top) + tf.exp(copied - top))
+    rows = tf.broadcast_to(tf.range(tf.shape(source)[0])[:, None], tf.shape(source))
+    # Positions holding the same word write the same value.
+    return tf.tensor_scatter_nd_update(logits, tf.stack([rows, source], -1), merged)
 
 
 def build_model(model_config, source_vocab, target_vocab):
