@@ -108,17 +108,15 @@ def _run_train(args):
 
 def _dev_scorer(corpus_dir, settings, limit=400):
     """Dev BLEU/chrF after each epoch (greedy, the first `limit` dev pairs)."""
-    import json
     from pathlib import Path
 
-    from translate import evaluation
+    from translate import evaluation, prepare
     from translate.inference import Translator
 
     corpus_dir = Path(corpus_dir)
     sources, references = evaluation.read_tsv_pairs(corpus_dir / "dev.tsv")
     sources, references = sources[:limit], references[:limit]
-    manifest = json.loads((corpus_dir / "manifest.json").read_text())
-    paths = [corpus_dir / manifest["tokenizer"][side] for side in ("source", "target")]
+    paths = prepare.tokenizer_paths(corpus_dir)
 
     translator = None
 

@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from translate import config as config_lib
-from translate import batching, decoding, tokenizer
+from translate import batching, decoding, prepare, tokenizer
 from translate.model import build_model
 from translate.rundir import BEST_WEIGHTS
 from translate.tokenizer import SPECIAL_IDS
@@ -72,8 +72,7 @@ class Translator:
             raise FileNotFoundError(f"{run_dir} is not a training run (no config.json).")
         settings = config_lib.from_mapping(json.loads((run_dir / "config.json").read_text()))
         corpus_dir = Path(json.loads((run_dir / "run.json").read_text())["corpus_dir"])
-        manifest = json.loads((corpus_dir / "manifest.json").read_text())
-        paths = [corpus_dir / manifest["tokenizer"][side] for side in ("source", "target")]
+        paths = prepare.tokenizer_paths(corpus_dir)
         model = build_model(settings["model"], *[tokenizer.vocab_size(p) for p in paths])
         if checkpoint == "best":
             weights = run_dir / BEST_WEIGHTS

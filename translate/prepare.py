@@ -124,6 +124,14 @@ def prepare_corpus(out_dir, *, split_by="hash", dev_fraction=0.02,
     return manifest
 
 
+def tokenizer_paths(corpus_dir):
+    """`(source, target)` SentencePiece model paths of a corpus directory,
+    from its manifest (one path twice for a joint vocabulary)."""
+    corpus_dir = Path(corpus_dir)
+    manifest = json.loads((corpus_dir / "manifest.json").read_text())
+    return tuple(corpus_dir / manifest["tokenizer"][side] for side in ("source", "target"))
+
+
 def _relative_paths(value, root):
     """The tokenizer description with paths relative to the corpus dir."""
     if isinstance(value, dict):

@@ -34,7 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from translate import config as config_lib
-from translate import dataset, distribute, plots, tokenizer
+from translate import dataset, distribute, plots, prepare, tokenizer
 from translate.atomic import atomic_file, atomic_path
 from translate.losses import MaskedCrossEntropy, masked_accuracy, split_targets  # noqa: F401
 from translate.model import build_model
@@ -122,9 +122,9 @@ class _Progress(keras.callbacks.Callback):
     With a budget, it stops training at the deadline (`train` then scores
     the weights on dev and saves a checkpoint) and, over the budget's last
     `cooldown` fraction, lowers the learning rate's `scale` to reach 0 at
-    the deadline. Under several workers, each worker's
-    time left is averaged over all of them (one collective per step), so
-    that every worker uses the same rate and stops at the same step.
+    the deadline. Under several workers, each worker's time left is
+    averaged over all of them (one collective per step), so that every
+    worker uses the same rate and stops at the same step.
     """
 
     def __init__(self, state, checkpoints, every, budget_seconds, cooldown, scale, worker):
@@ -330,16 +330,9 @@ def _record_epoch(run_dir, record):
 
 def tokenizers(corpus_dir):
     """`(source, target)` in-graph tokenizers and vocab sizes of a corpus."""
-    corpus_dir = Path(corpus_dir)
-    manifest = json.loads((corpus_dir / "manifest.json").read_text())
-    paths = [corpus_dir / manifest["tokenizer"][side] for side in ("source", "target")]
+    paths = prepare.tokenizer_paths(corpus_dir)
     return ([tokenizer.tf_tokenizer(p) for p in paths],
             [tokenizer.vocab_size(p) for p in paths])
-
-
-def _joint_vocabulary(corpus_dir):
-    manifest = json.loads((Path(corpus_dir) / "manifest.json").read_text())
-    return manifest["tokenizer"]["source"] == manifest["tokenizer"]["target"]
 
 
 def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
@@ -390,7 +383,8 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
                        "replicas": worker.replicas}, f)
     keras.utils.set_random_seed(train_cfg["seed"])
     (source_tok, target_tok), (source_vocab, target_vocab) = tokenizers(corpus_dir)
-    if config["model"]["copy"] and not _joint_vocabulary(corpus_dir):
+    source_path, target_path = prepare.tokenizer_paths(corpus_dir)
+    if config["model"]["copy"] and source_path != target_path:
         raise config_lib.ConfigError(
             f"model.copy needs one joint vocabulary for source and target; {corpus_dir} "
             "has two: prepare it without --separate-vocabularies, or set model.copy: false "

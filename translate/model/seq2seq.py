@@ -154,25 +154,20 @@ class Seq2Seq(keras.Model):
         return x, mask, [state] * len(self.decoder)
 
     # -- decoder ---------------------------------------------------------
-    def _output_logits(self, decoded, context, training):
-        hidden = self.combine(ops.concatenate([decoded, context], axis=-1))
-        hidden = self.dropout(hidden, training=training)
+    def _scores(self, decoded, context, log_weights, training):
+        """`(logits, copy_scores)`: the vocabulary's float32 logits, and with
+        `copy` the source positions' scores (else `None`)."""
+        features = ops.concatenate([decoded, context], axis=-1)
+        hidden = self.dropout(self.combine(features), training=training)
         if self.projection is None:
             logits = ops.matmul(hidden, ops.transpose(
                 ops.cast(self.target_embedding.embeddings, hidden.dtype)))
         else:
             logits = self.projection(hidden)
-        return ops.cast(logits, "float32")
-
-    def _scores(self, decoded, context, log_weights, training):
-        """`(logits, copy_scores)`: the vocabulary's logits, and with `copy`
-        the source positions' scores (else `None`)."""
-        logits = self._output_logits(decoded, context, training)
+        logits = ops.cast(logits, "float32")
         if not self.settings["copy"]:
             return logits, None
-        gate = ops.cast(self.copy_gate(ops.concatenate([decoded, context], axis=-1)),
-                        "float32")
-        return logits, log_weights + gate
+        return logits, log_weights + ops.cast(self.copy_gate(features), "float32")
 
     def call(self, inputs, training=False):
         source, target_in = inputs["source"], inputs["target_in"]
