@@ -75,17 +75,18 @@ def test_killed_training_resumes_from_its_last_checkpoint(corpus, tmp_path):
     assert epochs == sorted(set(epochs)) and epochs[-1] == 6, "every epoch once"
 
 
-def best_model(corpus, run_dir, epochs):
+def best_model(corpus, run_dir, epochs, **model_settings):
     """Trains the tiny preset; returns its settings, tokenizers and best model."""
-    settings = tiny_run(corpus, run_dir, epochs)
+    settings = tiny_run(corpus, run_dir, epochs, **model_settings)
     tokenizers, (vocab, _) = training.tokenizers(corpus)
     model = build_model(settings["model"], vocab, vocab)
     model.load_weights(run_dir / training.BEST_WEIGHTS)
     return settings, tokenizers, model
 
 
-def test_trained_model_reloads_in_a_fresh_process(corpus, tmp_path):
-    _, _, model = best_model(corpus, tmp_path / "run", epochs=1)
+@pytest.mark.parametrize("copy", [False, True])
+def test_trained_model_reloads_in_a_fresh_process(corpus, tmp_path, copy):
+    _, _, model = best_model(corpus, tmp_path / "run", epochs=1, copy=copy)
     batch = {"source": np.array([[5, 6, 7, 3]], "int32"),
              "target_in": np.array([[2, 8, 9]], "int32")}
     np.save(tmp_path / "want.npy", np.asarray(model(batch)))
