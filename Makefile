@@ -12,6 +12,7 @@ $(BIN)/activate-stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,notebooks]'
+	$(BIN)/python -m translate.toolkit --install
 	touch $@
 
 # make demo [DEMO_MINUTES=20] [LANG_PAIR=en-de | CORPUS=path.tsv] [DEMO_DIR=runs/demo]
