@@ -187,11 +187,46 @@ def test_odd_inputs_all_return_and_do_not_disturb_the_batch(serve, translator):
     assert texts[0] == "" and scores[0] == 0.0, "empty in, empty out"
     assert texts[5] == "" and scores[5] == 0.0, "only whitespace is empty"
     assert texts[4] == serve([normal])[0][0] == translator.translate_batch([normal])[0][0]
-    assert texts[2] == translator.translate_batch(["Line %u: for the file"])[0][0], \
-        "control characters and whitespace runs become single spaces"
+    assert texts[2] == translator.translate_batch([controls.decode()])[0][0], \
+        "control characters and line breaks as the Python path treats them"
     assert texts[3] == translator.translate_batch([huge.decode()])[0][0], \
         "cutting a huge input by bytes keeps the pieces the model sees"
     assert np.all(np.isfinite(scores))
+
+
+FORMAT_CASES = [
+    "Could not open file %s.\n", "Copy %(src)s to %(dst)s", "Click <b>here</b> for {count} items",
+    "  Thank you for using %(site_name)s!\n%(site_domain)s\n", "Tab\there  twice", "", " \n",
+    "Deleted {count} items for the folder", "<a href=\"mailto:%(email)s\">%(email)s</a>",
+]
+
+
+def test_the_graph_masks_and_unmasks_as_the_python_path(exported, translator, settings):
+    from translate import spans
+
+    loaded = tf.saved_model.load(str(exported))
+    out = loaded.signatures["translate_n_best"](text=tf.constant(FORMAT_CASES))
+    hypotheses = [[t.decode("utf-8") for t in row] for row in out["translations"].numpy()]
+    ok = out["format_ok"].numpy().tolist()
+    assert out["scores"].shape == (len(FORMAT_CASES), settings["beam_width"])
+    expected, scores, expected_ok = translator.n_best_batch(FORMAT_CASES)
+    assert hypotheses == expected and ok == expected_ok
+    np.testing.assert_allclose(out["scores"].numpy(), scores, atol=1e-3)
+    assert any(h for row in hypotheses for h in row), "not a vacuous comparison"
+
+    best = loaded.signatures["serving_default"](text=tf.constant(FORMAT_CASES))
+    chosen = [t.decode("utf-8") for t in best["translation"].numpy()]
+    assert chosen == translator.translate_batch(FORMAT_CASES)[0]
+    for row, flags, text, text_ok in zip(hypotheses, ok, chosen, best["format_ok"].numpy()):
+        first = flags.index(True) if True in flags else 0  # the first that keeps every span
+        assert (text, bool(text_ok)) == (row[first], flags[first])
+    for source, row, flags in zip(FORMAT_CASES, hypotheses, ok):
+        masked = spans.mask(source)
+        for hypothesis, fine in zip(row, flags):
+            if hypothesis:
+                assert hypothesis.startswith(masked.lead) and hypothesis.endswith(masked.trail)
+            if fine:
+                assert all(span in hypothesis for span in masked.spans)
 
 
 def test_an_empty_batch_gives_empty_outputs(serve):

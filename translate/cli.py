@@ -76,6 +76,9 @@ def _add_train(commands):
     settings.add_argument("--config", metavar="FILE", help="a YAML or JSON config")
     p.add_argument("--time-budget", type=float, metavar="MINUTES",
                    help="stop, after a checkpoint, when this much time has passed")
+    p.add_argument("--max-steps", type=int, metavar="STEPS",
+                   help="stop, after a checkpoint, at this many training steps in all "
+                        "(resumed runs included); with --time-budget, whichever comes first")
     p.add_argument("--strategy", choices=STRATEGIES, default="default",
                    help="default: one device; mirrored: every local GPU; multi_worker: "
                         "several machines, set up by TF_CONFIG (docs/distributed.md)")
@@ -95,6 +98,7 @@ def _run_train(args):
         settings["train"]["precision"] = args.precision
     result = training.train(args.corpus_dir, args.run_dir, settings,
                             time_budget_minutes=args.time_budget,
+                            max_steps=args.max_steps,
                             on_epoch_end=_dev_scorer(args.corpus_dir, settings),
                             strategy=worker)
     if result["resumed_from_step"] is not None:

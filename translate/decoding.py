@@ -113,35 +113,15 @@ def _tile(x, beam):
     return tf.repeat(x, beam, axis=0)
 
 
-@_without_xla
-def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
-                max_length_extra=10, max_length=256, alignments=True):
-    """Beam search, batched; never worse than greedy by its own score.
-
-    Keeps `beam_width` hypotheses per sentence, scored by their summed
-    log-probabilities; finished hypotheses keep their score. The answer is
-    the best of the final beams and of the greedy hypothesis under the
-    length-penalised score, so its score is never below greedy's.
-
-    Args:
-        model: a `Seq2Seq`.
-        source: `(batch, source_len)` int32 ids, padded with 0.
-        beam_width: hypotheses kept per sentence (1 is greedy search).
-        alpha: length penalty exponent.
-        max_length_ratio, max_length_extra, max_length: output length limits.
-        alignments: keep each hypothesis's attention weights. Off, the
-            returned attention is zeros where the beam's hypothesis wins: the
-            history costs (hypotheses x steps x source length) a step to
-            reorder, which made beam search at batch 64 slower than at batch 1.
+def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
+    """The beam search loop: the final beams of every sentence.
 
     Returns:
-        As `greedy_search`.
+        `(normalised, lengths, history, attention_history)`: `(batch, beam)`
+        length-penalised scores, `(batch * beam,)` lengths (EOS included),
+        `(batch * beam, steps)` token histories and their attention weights
+        (`(batch * beam, 0, source_len)` without `alignments`).
     """
-    limits_kwargs = dict(max_length_ratio=max_length_ratio,
-                         max_length_extra=max_length_extra, max_length=max_length)
-    greedy = greedy_search(model, source, alpha=alpha, **limits_kwargs)
-    if beam_width == 1:
-        return greedy
     memory, memory_mask, states = model.encode(source)
     batch, k = tf.shape(source)[0], beam_width
     memory, memory_mask = _tile(memory, k), _tile(memory_mask, k)
@@ -192,8 +172,43 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
         (0, tf.fill([batch * k], BOS), states, tf.zeros([batch * k], tf.bool), scores,
          tf.zeros([batch * k], tf.int32), history, attention_history))
     normalised = scores / tf.reshape(length_penalty(lengths, alpha), [batch, k])
+    return normalised, lengths, history, attention_history
+
+
+@_without_xla
+def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
+                max_length_extra=10, max_length=256, alignments=True):
+    """Beam search, batched; never worse than greedy by its own score.
+
+    Keeps `beam_width` hypotheses per sentence, scored by their summed
+    log-probabilities; finished hypotheses keep their score. The answer is
+    the best of the final beams and of the greedy hypothesis under the
+    length-penalised score, so its score is never below greedy's.
+
+    Args:
+        model: a `Seq2Seq`.
+        source: `(batch, source_len)` int32 ids, padded with 0.
+        beam_width: hypotheses kept per sentence (1 is greedy search).
+        alpha: length penalty exponent.
+        max_length_ratio, max_length_extra, max_length: output length limits.
+        alignments: keep each hypothesis's attention weights. Off, the
+            returned attention is zeros where the beam's hypothesis wins: the
+            history costs (hypotheses x steps x source length) a step to
+            reorder, which made beam search at batch 64 slower than at batch 1.
+
+    Returns:
+        As `greedy_search`.
+    """
+    limits_kwargs = dict(max_length_ratio=max_length_ratio,
+                         max_length_extra=max_length_extra, max_length=max_length)
+    greedy = greedy_search(model, source, alpha=alpha, **limits_kwargs)
+    if beam_width == 1:
+        return greedy
+    normalised, lengths, history, attention_history = _beams(
+        model, source, beam_width, alpha, limits_kwargs, alignments)
+    batch = tf.shape(source)[0]
     best = tf.argmax(normalised, axis=1, output_type=tf.int32)
-    pick = tf.range(batch) * k + best
+    pick = tf.range(batch) * beam_width + best
     beam_score = tf.gather(tf.reshape(normalised, [-1]), pick)
     beam_lengths = tf.gather(lengths, pick)
     beam_ids = _finish(tf.gather(history, pick), beam_lengths - 1)
@@ -205,6 +220,57 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
     attention = tf.where(use_beam[:, None, None], _pad_to(beam_attention, width),
                          _pad_to(greedy_attention, width))
     return ids, tf.maximum(beam_score, greedy_score), attention
+
+
+@_without_xla
+def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
+                  max_length_ratio=2.0, max_length_extra=10, max_length=256):
+    """The `n_best` best distinct hypotheses of each sentence, best first.
+
+    The candidates are the final beams and the greedy hypothesis (as in
+    `beam_search`, whose answer is always the first of them); a greedy
+    hypothesis that equals a beam is counted once. A beam that never got a
+    finite score (a sentence with fewer possible continuations than beams)
+    comes last with a score of about `NEG_INF`.
+
+    Args:
+        model: a `Seq2Seq`.
+        source: `(batch, source_len)` int32 ids, padded with 0.
+        beam_width: hypotheses kept per sentence while searching.
+        n_best: hypotheses returned per sentence, at most `beam_width + 1`;
+            default `beam_width`.
+        alpha, max_length_ratio, max_length_extra, max_length: as for
+            `beam_search`.
+
+    Returns:
+        `(ids, scores)`: `(batch, n_best, out_len)` int32 ids padded with 0,
+        and `(batch, n_best)` float32 length-penalised scores, descending.
+
+    Raises:
+        ValueError: `n_best` is not between 1 and `beam_width + 1`.
+    """
+    n = beam_width if n_best is None else n_best
+    if not 1 <= n <= beam_width + 1:
+        raise ValueError(f"n_best must be between 1 and beam_width + 1 ({beam_width + 1}), "
+                         f"got {n}.")
+    limits_kwargs = dict(max_length_ratio=max_length_ratio,
+                         max_length_extra=max_length_extra, max_length=max_length)
+    greedy_ids, greedy_score, _ = greedy_search(model, source, alpha=alpha, **limits_kwargs)
+    batch, k = tf.shape(source)[0], beam_width
+    if beam_width == 1:
+        return greedy_ids[:, None], greedy_score[:, None]
+    normalised, lengths, history, _ = _beams(model, source, beam_width, alpha,
+                                             limits_kwargs, alignments=False)
+    beam_ids = _finish(history, lengths - 1)
+    width = tf.maximum(tf.shape(beam_ids)[1], tf.shape(greedy_ids)[1])
+    beam_ids = tf.reshape(_pad_to(beam_ids, width), [batch, k, width])
+    greedy_ids = _pad_to(greedy_ids, width)[:, None]
+    duplicate = tf.reduce_any(tf.reduce_all(tf.equal(beam_ids, greedy_ids), axis=2), axis=1)
+    candidates = tf.concat([beam_ids, greedy_ids], axis=1)             # (B, K + 1, W)
+    scores = tf.concat([normalised, tf.where(duplicate, 2 * NEG_INF, greedy_score)[:, None]],
+                       axis=1)
+    scores, order = tf.math.top_k(scores, k=n)
+    return tf.gather(candidates, order, batch_dims=1), scores
 
 
 def _pad_to(x, width):

@@ -6,11 +6,18 @@ only TensorFlow and TensorFlow Text ops to load and run (no Python, nothing of
 this project), and holds:
 
 - `serving_default`: input `text` (`tf.string`, shape `[None]`, raw
-  sentences); outputs `translation` (`tf.string`, `[None]`) and `score`
+  sentences); outputs `translation` (`tf.string`, `[None]`), `score`
   (`float32`, `[None]`, the length-normalised log-probability that
-  `translate.decoding` defines). Beam search, with the beam width and length
-  penalty fixed at export (the run's config unless overridden).
+  `translate.decoding` defines) and `format_ok` (`bool`, `[None]`: every
+  protected span of the sentence came back exactly once). Beam search, with
+  the beam width and length penalty fixed at export (the run's config unless
+  overridden); the translation is the best hypothesis with `format_ok`, or
+  the best one when none has it.
 - `translate_greedy`: the same with greedy search.
+- `translate_n_best`: input `text`; outputs `translations` (`tf.string`,
+  `[None, n]`), `scores` (`float32`, `[None, n]`) and `format_ok` (`bool`,
+  `[None, n]`): the beam's `n` (the beam width) distinct hypotheses, best
+  first, for a caller that checks them (`translate po`).
 
 Everything between the raw string and the translation is in the graph, per
 sentence, so one odd input never fails its batch:
@@ -23,17 +30,28 @@ sentence, so one odd input never fails its batch:
    input.
 2. Invalid UTF-8 (and a character cut in half by step 1) becomes U+FFFD
    (`tf.strings.unicode_transcode(errors="replace")`).
-3. Control characters (Unicode `Cc`: C0, DEL, C1, tabs and line breaks) and
-   Unicode separators (`Z`: spaces, no-break spaces, U+2028...) become
-   spaces, runs of them one space, and the ends are stripped: the corpus
-   cleaning's whitespace rule (`translate.corpus.clean.normalize`), plus
-   control characters.
-4. Tokenization with the run's SentencePiece model (its bytes embedded in the
+3. A masking model (its vocabulary has the sentinels): the sentence's
+   leading and trailing whitespace is set aside and its protected spans
+   (`translate.spans`: placeholders, tags, entities, URLs, e-mail addresses,
+   line breaks, tabs, runs of spaces) become the sentinels `｟1｠`, `｟2｠`...
+   (`translate.masking`, the graph twin of `translate.spans.mask`).
+4. Control characters (Unicode `Cc`: C0, DEL, C1, tabs and line breaks not
+   masked) and Unicode separators (`Z`: spaces, no-break spaces, U+2028...)
+   become spaces, runs of them one space, and the ends are stripped: the
+   corpus cleaning's whitespace rule (`translate.corpus.clean.normalize`),
+   plus control characters.
+5. Tokenization with the run's SentencePiece model (its bytes embedded in the
    graph, `tensorflow_text.SentencepieceTokenizer`), truncation to the
    model's maximum source length (`max_source_length - 1` pieces, then EOS,
    exactly as `translate.inference.Translator.encode`), padding.
-5. Search (`translate.decoding`, bounded per sentence), then the target
-   pieces without PAD and EOS are detokenized (always valid UTF-8).
+6. Search (`translate.decoding.n_best_search`, bounded per sentence), then the
+   target pieces without PAD and EOS are detokenized (always valid UTF-8).
+7. A masking model's hypotheses are unmasked: each sentinel becomes the
+   source's span of that index (so reordered placeholders come back right;
+   an invented one is dropped), the sentence's own leading and trailing
+   whitespace goes around it, and `format_ok` says whether every span came
+   back exactly once. Python's `translate.inference.Translator` does the same
+   and gives the same strings.
 
 An input that is empty after cleaning translates to "" with score 0 (the model
 is not asked to invent a sentence for it); an empty batch gives empty outputs.
@@ -82,21 +100,18 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 import gru_keras
 from translate import config as config_lib
-from translate import decoding
+from translate import decoding, masking
 from translate.atomic import atomic_directory
-from translate.inference import Translator
+from translate.inference import BYTES_PER_SOURCE_TOKEN, Translator
 from translate.signatures import (  # noqa: F401 (re-exported)
-    GREEDY_SIGNATURE, INPUT_KEY, OUTPUT_KEYS, SERVING_SIGNATURE, versions)
+    FORMAT_OK_KEY, GREEDY_SIGNATURE, INPUT_KEY, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE,
+    OUTPUT_KEYS, SERVING_SIGNATURE, versions)
 from translate.tokenizer import SPECIAL_IDS
 
 PAD, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["eos"]
 
 SETTINGS_ASSET = "decoding.json"
 WARMUP_FILE = "tf_serving_warmup_requests"
-
-BYTES_PER_SOURCE_TOKEN = 64
-"""Input bytes kept per source token (16 characters of up to 4 bytes: the
-longest SentencePiece piece)."""
 
 WARMUP_SENTENCES = ("Could not open file %s.", "Deleted {count} items.",
                     "See the manual for details on how to configure the network printer.")
@@ -137,35 +152,73 @@ def source_ids(tokenizer, cleaned, max_source_length):
     return tf.concat([ids, eos], axis=1).to_tensor(default_value=PAD)
 
 
-def _translate(text, *, model, source_tokenizer, target_tokenizer, search, settings):
-    """The body of both signatures: raw strings to translations and scores."""
-    cleaned = clean_text(text, settings["max_input_bytes"])
+def _hypotheses(text, *, model, source_tokenizer, target_tokenizer, search, settings):
+    """Raw strings to `(translations, scores, format_ok)`, each `[batch, n]`.
+
+    The search's `n` hypotheses per sentence, best first; unmasked for a
+    masking model (`format_ok`: every span came back once), else as
+    detokenized (`format_ok` true).
+    """
+    text = tf.strings.substr(text, 0, settings["max_input_bytes"], unit="BYTE")
+    text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace",
+                                        replacement_char=0xFFFD)
+    masked = masking.mask(text) if settings["masking"] else None
+    cleaned = (masked["text"] if masked is not None
+               else clean_text(text, settings["max_input_bytes"]))
     empty = tf.equal(cleaned, "")
+    batch = tf.shape(cleaned)[0]
 
     def run():
         source = source_ids(source_tokenizer, cleaned, settings["max_source_length"])
-        ids, score, _ = search(model, source)
-        keep = tf.not_equal(ids, PAD) & tf.not_equal(ids, EOS)
-        text = target_tokenizer.detokenize(tf.ragged.boolean_mask(ids, keep))
+        ids, score = search(model, source)
+        width = tf.shape(ids)[1]
+        flat = tf.reshape(ids, [batch * width, -1])
+        keep = tf.not_equal(flat, PAD) & tf.not_equal(flat, EOS)
+        text = target_tokenizer.detokenize(tf.ragged.boolean_mask(flat, keep))
         # Valid UTF-8 out whatever byte pieces the model chose (JSON clients).
-        return tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace",
-                                            replacement_char=0xFFFD), score
+        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace",
+                                            replacement_char=0xFFFD)
+        valid = tf.reshape(score, [-1]) > decoding.NEG_INF / 2  # a beam that never scored
+        if masked is not None:
+            text, ok = masking.unmask(text, masked, tf.repeat(tf.range(batch), width))
+        else:
+            ok = tf.ones_like(valid)
+        text = tf.where(valid, text, "")
+        ok = ok & valid
+        return (tf.reshape(text, [batch, width]), tf.cast(score, tf.float32),
+                tf.reshape(ok, [batch, width]))
 
     def nothing():
-        return tf.zeros([0], tf.string), tf.zeros([0], tf.float32)
+        return (tf.zeros([0, 1], tf.string), tf.zeros([0, 1], tf.float32),
+                tf.zeros([0, 1], tf.bool))
 
-    translation, score = tf.cond(tf.size(cleaned) > 0, run, nothing)
-    translation = tf.where(empty, "", translation)
-    score = tf.where(empty, 0.0, tf.cast(score, tf.float32))
-    return {"translation": tf.ensure_shape(translation, [None]),
-            "score": tf.ensure_shape(score, [None])}
+    translations, scores, ok = tf.cond(batch > 0, run, nothing)
+    # An input empty after cleaning translates to "" (the model is not asked
+    # to invent a sentence for it).
+    translations = tf.where(empty[:, None], "", translations)
+    scores = tf.where(empty[:, None], 0.0, scores)
+    ok = ok | empty[:, None]
+    return translations, scores, ok
 
 
-def _signature_body(model, source_tokenizer, target_tokenizer, search, settings):
+def _best(translations, scores, ok):
+    """One translation per sentence: the first hypothesis with `ok`, else the first."""
+    pick = tf.where(tf.reduce_any(ok, axis=1), tf.argmax(tf.cast(ok, tf.int32), axis=1,
+                                                          output_type=tf.int32), 0)
+    return {OUTPUT_KEYS[0]: tf.ensure_shape(tf.gather(translations, pick, batch_dims=1), [None]),
+            OUTPUT_KEYS[1]: tf.ensure_shape(tf.gather(scores, pick, batch_dims=1), [None]),
+            FORMAT_OK_KEY: tf.ensure_shape(tf.gather(ok, pick, batch_dims=1), [None])}
+
+
+def _signature_body(model, source_tokenizer, target_tokenizer, search, settings, n_best):
     def translate(text):
-        return _translate(text, model=model, source_tokenizer=source_tokenizer,
-                          target_tokenizer=target_tokenizer, search=search,
-                          settings=settings)
+        outputs = _hypotheses(text, model=model, source_tokenizer=source_tokenizer,
+                              target_tokenizer=target_tokenizer, search=search,
+                              settings=settings)
+        if n_best:
+            return {key: tf.ensure_shape(value, [None, None])
+                    for key, value in zip(N_BEST_OUTPUT_KEYS, outputs)}
+        return _best(*outputs)
     return translate
 
 
@@ -233,21 +286,20 @@ def build_module(model, source_proto, target_proto, settings):
                   max_length_ratio=settings["max_length_ratio"],
                   max_length_extra=settings["max_length_extra"],
                   max_length=settings["max_length"])
-    searches = {
-        SERVING_SIGNATURE: functools.partial(decoding.beam_search,
-                                             beam_width=settings["beam_width"],
-                                             alignments=False, **limits),
-        GREEDY_SIGNATURE: functools.partial(decoding.greedy_search, **limits),
-    }
+    beam = functools.partial(decoding.n_best_search, beam_width=settings["beam_width"],
+                             n_best=settings["n_best"], **limits)
+    greedy = functools.partial(decoding.n_best_search, beam_width=1, **limits)
+    searches = {SERVING_SIGNATURE: (beam, False), GREEDY_SIGNATURE: (greedy, False),
+                N_BEST_SIGNATURE: (beam, True)}
     spec = [tf.TensorSpec([None], tf.string, name=INPUT_KEY)]
     signatures = {}
     with gru_keras.use_xla(False), _without_cudnn(model):
-        for name, search in searches.items():
+        for name, (search, n_best) in searches.items():
             # autograph=False, as Keras's own export: the search is written with
             # explicit TensorFlow control flow.
             function = tf.function(_signature_body(
-                model, module.source_tokenizer, module.target_tokenizer, search, settings),
-                input_signature=spec, autograph=False)
+                model, module.source_tokenizer, module.target_tokenizer, search, settings,
+                n_best), input_signature=spec, autograph=False)
             setattr(module, name, function)
             signatures[name] = function.get_concrete_function()
     return module, signatures
@@ -271,9 +323,17 @@ def decoding_settings(run_dir, translator, beam_width=None, length_penalty=None)
         "max_length": max_length,
         "max_source_length": translator.max_source_length,
         "max_input_bytes": BYTES_PER_SOURCE_TOKEN * translator.max_source_length,
-        "signatures": {SERVING_SIGNATURE: "beam search", GREEDY_SIGNATURE: "greedy search"},
+        "masking": translator.masks_spans,
+        "n_best": decode["beam_width"],
+        "signatures": {SERVING_SIGNATURE: "beam search, the best hypothesis with format_ok",
+                       GREEDY_SIGNATURE: "greedy search",
+                       N_BEST_SIGNATURE: "beam search, every hypothesis, best first"},
         "inputs": {INPUT_KEY: "tf.string [None]"},
-        "outputs": {"translation": "tf.string [None]", "score": "float32 [None]"},
+        "outputs": {SERVING_SIGNATURE: {"translation": "tf.string [None]",
+                                        "score": "float32 [None]", FORMAT_OK_KEY: "bool [None]"},
+                    N_BEST_SIGNATURE: {"translations": "tf.string [None, n_best]",
+                                       "scores": "float32 [None, n_best]",
+                                       FORMAT_OK_KEY: "bool [None, n_best]"}},
         "run_dir": str(Path(run_dir).resolve()),
         "tensorflow": tf.__version__,
         "tensorflow_text": tf_text.__version__,

@@ -1,4 +1,13 @@
-"""Text in, text out: a trained model with its tokenizers and decoding."""
+"""Text in, text out: a trained model with its tokenizers and decoding.
+
+A masking model (its tokenizer has the sentinels, `translate.tokenizer.masks_spans`)
+reads each message masked (`translate.spans.mask`) and its translations are
+unmasked (`translate.spans.unmask`): the message's own spans come back by
+index, its line breaks and end whitespace included. The chosen translation is
+the best hypothesis of the search that brings every span back exactly once
+(the best one when none does); `n_best` gives them all. This is the Python
+twin of the export's graph (`translate.export`, `translate.masking`).
+"""
 
 import json
 from pathlib import Path
@@ -7,12 +16,16 @@ import numpy as np
 import tensorflow as tf
 
 from translate import config as config_lib
-from translate import batching, decoding, prepare, tokenizer
+from translate import batching, decoding, prepare, spans, tokenizer
 from translate.model import build_model
 from translate.rundir import BEST_WEIGHTS
 from translate.tokenizer import SPECIAL_IDS
 
 PAD, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["eos"]
+
+BYTES_PER_SOURCE_TOKEN = 64
+"""Input bytes kept per source token (16 characters of up to 4 bytes: the
+longest SentencePiece piece), here and in the export."""
 
 
 class Translator:
@@ -34,6 +47,7 @@ class Translator:
         self.source = tokenizer.load_processor(source_model)
         self.target = tokenizer.load_processor(target_model)
         self.max_source_length = max_source_length
+        self.masks_spans = tokenizer.masks_spans(self.source)
         settings = dict(alpha=length_penalty, max_length_ratio=max_length_ratio,
                         max_length_extra=max_length_extra)
         spec = [tf.TensorSpec([None, None], tf.int32)]
@@ -47,6 +61,9 @@ class Translator:
                 lambda s: decoding.beam_search(model, s, beam_width=beam_width,
                                                alignments=False, **settings),
                 input_signature=spec, autograph=False)
+        self._decode_n_best = tf.function(
+            lambda s: decoding.n_best_search(model, s, beam_width=beam_width, **settings),
+            input_signature=spec, autograph=False)
         # Alignments only when asked for (`alignment`): they slow beam search.
         self._decode_aligned = self._decode if beam_width == 1 else tf.function(
             lambda s: decoding.beam_search(model, s, beam_width=beam_width, **settings),
@@ -91,24 +108,87 @@ class Translator:
                    max_length_ratio=decode["max_length_ratio"],
                    max_length_extra=decode["max_length_extra"])
 
+    def mask(self, sentence):
+        """The `translate.spans.Masked` form of a sentence (its text as is,
+        no spans, for a model without sentinels).
+
+        As in the export, a masking model's input is first cut to
+        `BYTES_PER_SOURCE_TOKEN * max_source_length` bytes (more than the pieces it keeps), a
+        character cut in half becoming U+FFFD.
+        """
+        if self.masks_spans:
+            cut = sentence.encode("utf-8")[: BYTES_PER_SOURCE_TOKEN * self.max_source_length]
+            return spans.mask(cut.decode("utf-8", errors="replace"))
+        return spans.Masked(sentence, ())
+
     def encode(self, sentences):
-        """Padded source ids (EOS added, truncated to the maximum length)."""
-        rows = [self.source.encode(s)[: self.max_source_length - 1] + [EOS]
+        """Padded source ids (masked, EOS added, truncated to the maximum length)."""
+        rows = [self.source.encode(self.mask(s).text)[: self.max_source_length - 1] + [EOS]
                 for s in sentences]
         width = max(len(r) for r in rows)
         return np.array([r + [PAD] * (width - len(r)) for r in rows], np.int32)
 
+    def _text(self, ids, masked):
+        """`(text, ok)` of one hypothesis: detokenized, unmasked."""
+        text = self.target.decode([int(t) for t in ids if t != PAD])
+        if not self.masks_spans:
+            return text, True
+        unmasked = spans.unmask(text, masked)
+        return unmasked.text, unmasked.ok
+
+    def n_best_batch(self, sentences):
+        """`(hypotheses, scores, oks)` for one batch: per sentence, lists best first."""
+        ids, scores = self._decode_n_best(self.encode(sentences))
+        hypotheses, oks = [], []
+        scores = scores.numpy()
+        for i, (sentence, rows) in enumerate(zip(sentences, ids.numpy())):
+            masked = self.mask(sentence)
+            if not masked.text:  # nothing to translate, as the export answers
+                texts, flags, scores[i] = [""] * len(rows), [True] * len(rows), 0.0
+            else:
+                texts, flags = zip(*(self._text(row, masked) if score > decoding.NEG_INF / 2
+                                     else ("", False) for row, score in zip(rows, scores[i])))
+            hypotheses.append(list(texts))
+            oks.append(list(flags))
+        return hypotheses, [list(row) for row in scores], oks
+
     def translate_batch(self, sentences, alignments=False):
         """`(translations, scores, attention)` for one batch of sentences.
 
-        The attention weights are those of the chosen hypotheses with
-        `alignments`; without, beam search's are zeros (it runs faster).
+        Each translation is the best hypothesis that keeps every protected
+        span (the best one if none does). The attention weights are those of
+        the chosen hypotheses with `alignments` (then the search's best
+        hypothesis is taken as it is); without, zeros (it runs faster).
         """
-        decode = self._decode_aligned if alignments else self._decode
-        ids, scores, attention = decode(self.encode(sentences))
-        texts = [self.target.decode([int(t) for t in row if t != PAD])
-                 for row in ids.numpy()]
-        return texts, scores.numpy(), attention.numpy()
+        if alignments:
+            ids, scores, attention = self._decode_aligned(self.encode(sentences))
+            texts = [self._text(row, self.mask(s))[0] for s, row in zip(sentences, ids.numpy())]
+            return texts, scores.numpy(), attention.numpy()
+        hypotheses, scores, oks = self.n_best_batch(sentences)
+        chosen = [flags.index(True) if True in flags else 0 for flags in oks]
+        texts = [h[i] for h, i in zip(hypotheses, chosen)]
+        best = np.array([row[i] for row, i in zip(scores, chosen)], np.float32)
+        return texts, best, np.zeros([len(sentences), 0, 0], np.float32)
+
+    def n_best(self, sentences, batch_size=64, progress=None):
+        """All hypotheses of each sentence, those keeping every span first.
+
+        Args:
+            sentences: a list of strings.
+            batch_size: sentences per search.
+            progress: optional wrapper of the batch iterator.
+
+        Returns:
+            One list of translations per sentence: the search's hypotheses
+            (`beam_width` of them; one for greedy search), unmasked, those
+            that bring every protected span back exactly once first, each
+            group best first.
+        """
+        def batch(sentences):
+            hypotheses, _, oks = self.n_best_batch(sentences)
+            return [[h for h, ok in sorted(zip(texts, flags), key=lambda x: not x[1])]
+                    for texts, flags in zip(hypotheses, oks)]
+        return batching.by_length(batch, sentences, batch_size, progress)
 
     def translate(self, sentences, batch_size=64, progress=None):
         """Translations of `sentences`, in order.
@@ -122,6 +202,7 @@ class Translator:
     def alignment(self, sentence):
         """`(source_pieces, target_pieces, weights)` for one sentence."""
         texts, _, attention = self.translate_batch([sentence], alignments=True)
-        source = [self.source.id_to_piece(i) for i in self.source.encode(sentence)] + ["</s>"]
-        target = self.target.encode(texts[0], out_type=str) + ["</s>"]
+        masked = self.mask(sentence).text
+        source = [self.source.id_to_piece(i) for i in self.source.encode(masked)] + ["</s>"]
+        target = self.target.encode(self.mask(texts[0]).text, out_type=str) + ["</s>"]
         return source, target, attention[0][: len(target), : len(source)]

@@ -56,44 +56,48 @@ markup or usage syntax in angle brackets (`<file>` is translated, e.g. git's
 import collections
 import re
 
-_PRINTF = r"""
-    %
-    (?:[1-9][0-9]*\$)?                     # argument position, %2$s
-    [-+\#0'I]*                             # flags (no space: "100% done")
-    (?:[0-9]+|\*(?:[1-9][0-9]*\$)?)?       # width
-    (?:\.(?:[0-9]+|\*(?:[1-9][0-9]*\$)?)?)?  # precision
-    (?:hh|h|ll|l|L|q|j|z|Z|t)?             # length modifier
-    [diouxXeEfFgGaAcCsSpnm]                # conversion
-"""
+# Written without look-around or Unicode classes, so that RE2 (the exported
+# graph's regex engine, `translate.spans`) reads it as Python's `re` does.
+_PRINTF = (
+    r"%"
+    r"(?:[1-9][0-9]*\$)?"                       # argument position, %2$s
+    r"[-+#0'I]*"                                # flags (no space: "100% done")
+    r"(?:[0-9]+|\*(?:[1-9][0-9]*\$)?)?"          # width
+    r"(?:\.(?:[0-9]+|\*(?:[1-9][0-9]*\$)?)?)?"    # precision
+    r"(?:hh|h|ll|l|L|q|j|z|Z|t)?"               # length modifier
+    r"[diouxXeEfFgGaAcCsSpnm]")                 # conversion
 
-_PYTHON_NAMED = r"""
-    %\([A-Za-z_][A-Za-z0-9_]*\)            # %(name)
-    [-+\#0]*[0-9]*(?:\.[0-9]+)?[hlL]?      # flags, width, precision, length
-    [diouxXeEfFgGcrsa]
-"""
+_PYTHON_NAMED = (
+    r"%\([A-Za-z_][A-Za-z0-9_]*\)"              # %(name)
+    r"[-+#0]*[0-9]*(?:\.[0-9]+)?[hlL]?"         # flags, width, precision, length
+    r"[diouxXeEfFgGcrsa]")
 
-_BRACE_FIELD = r"""
-    (?<!\{)\{                              # not an escaped {{
-    (?:[0-9]+|[A-Za-z_][A-Za-z0-9_]*
-        (?:\.[A-Za-z_][A-Za-z0-9_]*|\[[A-Za-z0-9_]+\])*)?
-    (?:![rsa])?
-    (?::(?:[^{}\s]?[<>=^])?[-+]?z?\#?0?[0-9]*[_,]?(?:\.[0-9]+)?[bcdeEfFgGnosxX%]?)?
-    \}
-"""
+_BRACE_FIELD = (
+    r"\{"
+    r"(?:[0-9]+|[A-Za-z_][A-Za-z0-9_]*"
+    r"(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[A-Za-z0-9_]+\])*)?"
+    r"(?:![rsa])?"
+    r"(?::(?:[^{}\t\n\r\f\v ]?[<>=^])?[-+]?z?#?0?[0-9]*[_,]?(?:\.[0-9]+)?[bcdeEfFgGnosxX%]?)?"
+    r"\}")
 
-PLACEHOLDER_PATTERN = re.compile(
-    "|".join([
-        r"%%",                                     # escaped percent
-        r"%\{[A-Za-z_][A-Za-z0-9_]*\}",            # Ruby %{name}
-        _PYTHON_NAMED,
-        _PRINTF,
-        _BRACE_FIELD,
-        r"\$\{[A-Za-z_][A-Za-z0-9_.:-]*\}",        # ${var}, ${binary:Version}
-        r"\$[A-Za-z_][A-Za-z0-9_]*",               # $var
-        r"@[A-Z][A-Z0-9_]*@",                      # @NAME@
-    ]),
-    re.VERBOSE,
-)
+# `{{` and `}}` are escaped braces, not fields: matched (so that `{{0}}` holds
+# no field `{0}`) and then left out by `find_placeholders`.
+_ESCAPED_BRACES = ("{{", "}}")
+
+PLACEHOLDER_SOURCE = "|".join([
+    r"%%",                                     # escaped percent
+    r"%\{[A-Za-z_][A-Za-z0-9_]*\}",            # Ruby %{name}
+    _PYTHON_NAMED,
+    _PRINTF,
+    r"\{\{|\}\}",                               # escaped braces (not placeholders)
+    _BRACE_FIELD,
+    r"\$\{[A-Za-z_][A-Za-z0-9_.:-]*\}",        # ${var}, ${binary:Version}
+    r"\$[A-Za-z_][A-Za-z0-9_]*",               # $var
+    r"@[A-Z][A-Z0-9_]*@",                      # @NAME@
+])
+"""The placeholder forms as one regex string (also read by RE2)."""
+
+PLACEHOLDER_PATTERN = re.compile(PLACEHOLDER_SOURCE)
 """The placeholder regex; `find_placeholders` is the usual way to apply it."""
 
 
@@ -115,7 +119,7 @@ def find_placeholders(text):
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}.")
-    return PLACEHOLDER_PATTERN.findall(text)
+    return [m for m in PLACEHOLDER_PATTERN.findall(text) if m not in _ESCAPED_BRACES]
 
 
 def same_placeholders(a, b):

@@ -16,14 +16,27 @@ SERVING_SIGNATURE = "serving_default"
 GREEDY_SIGNATURE = "translate_greedy"
 """Greedy search."""
 
+N_BEST_SIGNATURE = "translate_n_best"
+"""Beam search's hypotheses, all of them, best first."""
+
 SIGNATURES = (SERVING_SIGNATURE, GREEDY_SIGNATURE)
+"""The signatures of one translation per sentence."""
 
 INPUT_KEY = "text"
 """The one input: `tf.string`, shape `[None]`, raw sentences."""
 
 OUTPUT_KEYS = ("translation", "score")
-"""The outputs: `tf.string` `[None]` translations and `float32` `[None]`
-length-normalised log-probabilities."""
+"""The outputs of `serving_default` and `translate_greedy`: `tf.string`
+`[None]` translations and `float32` `[None]` length-normalised
+log-probabilities; beside them `FORMAT_OK_KEY`."""
+
+FORMAT_OK_KEY = "format_ok"
+"""`bool`: the translation brings every protected span of its source back
+exactly once (`translate.spans`); always true for a model without masking."""
+
+N_BEST_OUTPUT_KEYS = ("translations", "scores", FORMAT_OK_KEY)
+"""The outputs of `translate_n_best`: `tf.string` `[None, n]`, `float32`
+`[None, n]` and `bool` `[None, n]`, hypotheses best first."""
 
 
 _VERSION = re.compile(r"[0-9]+")  # as TF Serving: names of ASCII digits only

@@ -3,9 +3,13 @@
 Models are trained with these fixed choices:
 
 * Special ids (`SPECIAL_IDS`): pad 0, unk 1, bos 2 (`<s>`), eos 3 (`</s>`).
-* Every placeholder of the training corpus (`translate.placeholders`) is a
-  user-defined symbol, so it is always one atomic piece that the model can
-  copy, never split into `%`, `s`.
+* Protected spans are masked (`translate.spans`): the models train on
+  `mask_pair`'s text, and the sentinels `｟1｠` ... `｟32｠` are user-defined
+  symbols (ids 4 to 35), each one atomic piece; a model with them is a
+  masking model (`masks_spans`), whose every user masks before tokenizing
+  and unmasks after detokenizing. Every placeholder of the training corpus
+  (`translate.placeholders`) is a user-defined symbol too, so that one left
+  unmasked (past the 32nd span of a message) is still one piece.
 * `normalization_rule_name="identity"`: no Unicode rewriting. NFKC
   (`nmt_nfkc`) would turn `…` into `...` (181 messages of the German
   system catalogs) and `µ` into `μ`, so a model could never write them.
@@ -35,6 +39,7 @@ from pathlib import Path
 import sentencepiece as spm
 
 from translate.atomic import atomic_file
+from translate import spans
 from translate.placeholders import placeholder_inventory
 
 SPECIAL_IDS = types.MappingProxyType({"pad": 0, "unk": 1, "bos": 2, "eos": 3})
@@ -179,7 +184,7 @@ def _read_pairs(train_tsv):
 
 
 def train_tokenizers(train_tsv, out_dir, vocab_size=8000, model_type="unigram", joint=True,
-                     max_sentences=200_000, seed=0):
+                     max_sentences=200_000, seed=0, mask_spans=True):
     """Trains the source and target tokenizers of a parallel corpus.
 
     The placeholders found on either side are user symbols of every model
@@ -194,13 +199,16 @@ def train_tokenizers(train_tsv, out_dir, vocab_size=8000, model_type="unigram", 
             both train it); otherwise `source.model` and `target.model`.
         max_sentences: at most this many sentences sampled per model.
         seed: sampling seed.
+        mask_spans: train on masked text, the sentinels reserved (see the
+            module docstring); off, on the text as it is (no masking).
 
     Returns:
         A JSON-serialisable dict: `source` and `target` (model paths as
         `str`, the same path when joint), `vocab_size` (dict with the sizes
         reached, `source` and `target`), `vocab_size_requested`,
         `model_type`, `joint`, `max_sentences`, `seed`, `pairs` (lines
-        read), `placeholders` (number of user symbols),
+        read), `placeholders` (number of placeholder symbols), `masking`
+        (`mask_spans`),
         `normalization_rule`, `byte_fallback` and `special_ids`.
 
     Raises:
@@ -217,19 +225,24 @@ def train_tokenizers(train_tsv, out_dir, vocab_size=8000, model_type="unigram", 
             pairs += 1
             yield from pair
 
-    symbols = placeholder_inventory(every_sentence())
+    found = placeholder_inventory(every_sentence())
     if not pairs:
         raise ValueError(f"{train_tsv} holds no sentence pairs.")
+    symbols = [*spans.SENTINELS, *found] if mask_spans else found
+
+    def sides():
+        for pair in _read_pairs(train_tsv):
+            yield spans.mask_pair(*pair) if mask_spans else pair
 
     out_dir = Path(out_dir)
     settings = dict(vocab_size=vocab_size, model_type=model_type, max_sentences=max_sentences,
                     seed=seed, user_symbols=symbols)
     if joint:
-        model = train_sentencepiece(
-            (s for pair in _read_pairs(train_tsv) for s in pair), out_dir / "spm", **settings)
+        model = train_sentencepiece((s for pair in sides() for s in pair), out_dir / "spm",
+                                    **settings)
         paths = {"source": model, "target": model}
     else:
-        paths = {side: train_sentencepiece((pair[column] for pair in _read_pairs(train_tsv)),
+        paths = {side: train_sentencepiece((pair[column] for pair in sides()),
                                            out_dir / side, **settings)
                  for column, side in enumerate(("source", "target"))}
     return {
@@ -243,7 +256,8 @@ def train_tokenizers(train_tsv, out_dir, vocab_size=8000, model_type="unigram", 
         "max_sentences": max_sentences,
         "seed": seed,
         "pairs": pairs,
-        "placeholders": len(symbols),
+        "placeholders": len(found),
+        "masking": mask_spans,
         "normalization_rule": NORMALIZATION_RULE,
         "byte_fallback": True,
         "special_ids": dict(SPECIAL_IDS),
@@ -268,6 +282,22 @@ def load_processor(model_path):
     except (OSError, RuntimeError) as error:
         raise OSError(f"cannot load SentencePiece model {model_path}: {error}") from error
     return processor
+
+
+def masks_spans(model):
+    """Tells whether a SentencePiece model is a masking model (has the sentinels).
+
+    Args:
+        model: a `.model` path or a loaded `SentencePieceProcessor`.
+
+    Returns:
+        True when every sentinel of `translate.spans.SENTINELS` is a piece of
+        its own: text for it must be masked (`translate.spans.mask`).
+    """
+    if not isinstance(model, spm.SentencePieceProcessor):
+        model = load_processor(model)
+    unk = model.unk_id()
+    return all(model.piece_to_id(s) != unk for s in spans.SENTINELS)
 
 
 def vocab_size(model_path):

@@ -117,24 +117,28 @@ class _Checkpoints:
 
 
 class _Progress(keras.callbacks.Callback):
-    """Checkpoints every N steps; keeps to the time budget; logs throughput.
+    """Checkpoints every N steps; keeps to the budgets; logs throughput.
 
-    With a budget, it stops training at the deadline (`train` then scores
-    the weights on dev and saves a checkpoint) and, over the budget's last
-    `cooldown` fraction, lowers the learning rate's `scale` to reach 0 at
-    the deadline. Under several workers, each worker's time left is
+    With a time budget or a step budget (`max_steps`, counted in optimizer
+    steps over the whole run, so a resumed run stops at the same step), it
+    stops training at the first one reached (`train` then scores the weights
+    on dev and saves a checkpoint) and, over the last `cooldown` fraction of
+    each budget, lowers the learning rate's `scale` to reach 0 at its end
+    (the lower of the two while both cool down). Under several workers, each worker's time left is
     averaged over all of them (one collective per step), so that every
     worker uses the same rate and stops at the same step.
     """
 
-    def __init__(self, state, checkpoints, every, budget_seconds, cooldown, scale, worker):
+    def __init__(self, state, checkpoints, every, budget_seconds, cooldown, scale, worker,
+                 max_steps=None):
         super().__init__()
+        self.max_steps = max_steps
         self.state, self.checkpoints, self.every = state, checkpoints, every
         self.budget, self.cooldown, self.scale = budget_seconds, cooldown, scale
         self.deadline = None if budget_seconds is None else time.time() + budget_seconds
         self.worker = worker
         self.replicas = worker.replicas
-        self.out_of_time = False
+        self.stop_reason = None  # "time_budget" or "max_steps" once reached
         scale.assign(1.0)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -160,12 +164,19 @@ class _Progress(keras.callbacks.Callback):
         self.unsaved += 1
         if self.unsaved >= self.every:
             self._save()
-        if self.deadline is None:
-            return
-        remaining = self._remaining()
-        self.scale.assign(cooldown_scale(remaining, self.budget, self.cooldown))
-        if remaining <= 0:
-            self.out_of_time = True
+        scale = 1.0
+        if self.max_steps is not None:
+            steps_left = self.max_steps - int(self.model.optimizer.iterations.numpy())
+            scale = cooldown_scale(steps_left, self.max_steps, self.cooldown)
+            if steps_left <= 0:
+                self.stop_reason = "max_steps"
+        if self.deadline is not None:
+            remaining = self._remaining()
+            scale = min(scale, cooldown_scale(remaining, self.budget, self.cooldown))
+            if remaining <= 0:
+                self.stop_reason = self.stop_reason or "time_budget"
+        self.scale.assign(scale)
+        if self.stop_reason:
             self.model.stop_training = True
 
 
@@ -336,7 +347,7 @@ def tokenizers(corpus_dir):
 
 
 def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
-          on_epoch_end=None, strategy="default", callbacks=()):
+          on_epoch_end=None, strategy="default", callbacks=(), max_steps=None):
     """Trains (or resumes training) a model on a corpus directory.
 
     Args:
@@ -356,19 +367,26 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
             `translate.distribute.Worker`. Make a multi-worker strategy with
             `distribute.make_strategy` before TensorFlow runs anything else.
         callbacks: extra Keras callbacks, run on every worker.
+        max_steps: stop (as at a time budget's end) when the run has made
+            this many optimizer steps in all, resumed calls included; its
+            last `train.cooldown` fraction cools down too. Quality at a
+            step budget compares machines of different speeds.
 
     Returns:
         A dict: `resumed_from_step`, `step`, `epoch`, `stopped` ("done",
-        "early_stopping" or "time_budget"), `best_dev_loss`, and
-        `dev_loss_at_stop` (the weights' at a time budget's stop, which
+        "early_stopping", "time_budget" or "max_steps"), `best_dev_loss`, and
+        `dev_loss_at_stop` (the weights' at a budget's stop, which
         become the best weights if they are; `None` without that stop).
 
     Raises:
         ConfigError: the run directory holds a different config.
         DistributeError: an unknown strategy, or a bad `TF_CONFIG`.
-        ValueError: fewer batches than replicas, or workers that restored
-            different checkpoints.
+        ValueError: fewer batches than replicas, workers that restored
+            different checkpoints, or a `max_steps` below 1.
     """
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int)
+                                  or max_steps < 1):
+        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}.")
     worker = (strategy if isinstance(strategy, distribute.Worker)
               else distribute.make_strategy(strategy))
     corpus_dir, run_dir = Path(corpus_dir), Path(run_dir)
@@ -418,12 +436,13 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
 
     budget = None if time_budget_minutes is None else 60.0 * time_budget_minutes
     progress = _Progress(state, checkpoints, train_cfg["checkpoint_every_steps"], budget,
-                         train_cfg["cooldown"], schedule.scale, worker)
+                         train_cfg["cooldown"], schedule.scale, worker, max_steps)
     callbacks = [progress, *callbacks]
     if worker.is_chief:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"),
                                                      update_freq="epoch"))
-    batching = dict(batch_tokens=train_cfg["batch_tokens"], max_length=train_cfg["max_length"])
+    batching = dict(batch_tokens=train_cfg["batch_tokens"], max_length=train_cfg["max_length"],
+                    mask_spans=tokenizer.masks_spans(prepare.tokenizer_paths(corpus_dir)[0]))
 
     def dev_data():
         return dataset.make_dataset(str(corpus_dir / "dev.tsv"), source_tok, target_tok,
@@ -437,7 +456,8 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
     dev, dev_steps = (_distributed_data(worker, dev_data, 0, "dev") if worker.distributed
                       else (dev_data(), None))
     stopped, dev_loss_at_stop = "done", None
-    while int(state["epoch"]) < train_cfg["epochs"]:
+    while (int(state["epoch"]) < train_cfg["epochs"]
+           and (max_steps is None or int(optimizer.iterations.numpy()) < max_steps)):
         epoch = int(state["epoch"])
         if worker.distributed:
             data, steps = _distributed_data(worker, lambda epoch=epoch: train_data(epoch),
@@ -449,11 +469,11 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
                             epochs=epoch + 1, steps_per_epoch=steps,
                             validation_steps=dev_steps, shuffle=False, callbacks=callbacks,
                             verbose=verbose if worker.is_chief else 0)
-        if progress.out_of_time:
+        if progress.stop_reason:
             # The budget's last steps count (a cool-down's, at the lowest
             # rates, most of all): the weights at the stop are scored on dev
             # and kept as the best if they are.
-            stopped = "time_budget"
+            stopped = progress.stop_reason
             dev_loss_at_stop = model.evaluate(dev, steps=dev_steps, verbose=0,
                                               return_dict=True)["loss"]
             _keep_if_best(state, dev_loss_at_stop, model, run_dir, worker)
