@@ -37,6 +37,9 @@ def _add_prepare(commands):
     p.add_argument("--model-type", choices=("unigram", "bpe"), default="unigram")
     p.add_argument("--separate-vocabularies", action="store_true",
                    help="one SentencePiece model per side instead of a joint one")
+    p.add_argument("--no-masking", dest="mask_spans", action="store_false",
+                   help="tokenizers for a model that reads placeholders, markup and line "
+                        "breaks as text, not masked as sentinels (the default)")
     p.add_argument("--force", action="store_true",
                    help="replace an existing CORPUS_DIR")
     p.set_defaults(run=_run_prepare)
@@ -54,7 +57,7 @@ def _run_prepare(args):
         dev_fraction=args.dev_fraction, test_fraction=args.test_fraction,
         max_chars=args.max_chars, vocab_size=args.vocab_size,
         model_type=args.model_type, joint=not args.separate_vocabularies,
-        overwrite=args.force,
+        overwrite=args.force, mask_spans=args.mask_spans,
         progress=lambda it: tqdm(it, desc="reading", unit=" pairs", file=sys.stderr))
     counts = manifest["counts"]
     print(f"wrote {args.out}: " + ", ".join(

@@ -56,7 +56,7 @@ def read_inputs(*, gettext=None, locale_dir="/usr/share/locale", tsv=(),
 def prepare_corpus(out_dir, *, split_by="hash", dev_fraction=0.02,
                    test_fraction=0.02, max_chars=500, vocab_size=8000,
                    model_type="unigram", joint=True, overwrite=False,
-                   progress=None, **input_args):
+                   progress=None, mask_spans=True, **input_args):
     """Reads, cleans, splits and tokenizes; writes the corpus directory.
 
     Args:
@@ -66,6 +66,9 @@ def prepare_corpus(out_dir, *, split_by="hash", dev_fraction=0.02,
         dev_fraction, test_fraction: shares of the pairs held out.
         max_chars: longer messages are dropped.
         vocab_size, model_type, joint: SentencePiece settings.
+        mask_spans: train the tokenizers on masked text with the sentinels
+            reserved, for a model that reads protected spans masked
+            (`translate.spans`); off, a model that reads text as it is.
         overwrite: replace an existing corpus directory.
         progress: optional wrapper of the pair iterator (a progress bar).
         **input_args: what `read_inputs` takes.
@@ -97,7 +100,7 @@ def prepare_corpus(out_dir, *, split_by="hash", dev_fraction=0.02,
         for name in SPLITS:
             corpus.write_tsv(staging / f"{name}.tsv", splits[name])
         tokenizers = tokenizer.train_tokenizers(
-            staging / "train.tsv", staging, vocab_size=vocab_size,
+            staging / "train.tsv", staging, vocab_size=vocab_size, mask_spans=mask_spans,
             model_type=model_type, joint=joint)
         manifest = {
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
