@@ -25,6 +25,14 @@ OUTPUT_KEYS = ("translation", "score")
 """The outputs: `tf.string` `[None]` translations and `float32` `[None]`
 length-normalised log-probabilities."""
 
+N_BEST_SIGNATURE = "translate_n_best"
+"""Beam search's n best hypotheses of each sentence, best first (same input)."""
+
+N_BEST_OUTPUT_KEYS = ("translations", "scores", "format_ok")
+"""Its outputs, each `[None, n]`: `tf.string` hypotheses, `float32` scores,
+and `bool`: every protected span of the source (placeholder, tag, ...) came
+back exactly once in that hypothesis."""
+
 
 _VERSION = re.compile(r"[0-9]+")  # as TF Serving: names of ASCII digits only
 
