@@ -11,7 +11,7 @@ from translate import checks, toolkit
 FAILING = {
     "printf": ("Could not open %s", "Konnte nicht öffnen"),
     "pythonbraceformat": ("Hello {name}", "Hallo {nom}"),
-    "variables": ("Using $HOME and ${prefix}", "Verwende HOME und ${prefix}"),
+    "variables": ("See @GPG@ for details", "Siehe GPG für Einzelheiten"),
     "xmltags": ("Click <b>here</b>", "Klicken Sie hier"),
     "escapes": ("Write \\n for a line break", "Schreiben Sie n für einen Zeilenumbruch"),
     "newlines": ("First line\nsecond line", "Erste Zeile zweite Zeile"),
@@ -85,6 +85,13 @@ def test_choose_takes_the_first_passing_hypothesis(checker):
     assert [index for index, _ in chosen] == [0, 1]
     with pytest.raises(ValueError, match="2 messages but 1 hypothesis lists"):
         checks.choose_many(checker, ["a", "b"], [["x"]])
+
+
+def test_variables_are_the_delimited_markers_only(checker):
+    found = checker.failures([("Using %{user} and ${prefix}", "Verwende user und prefix"),
+                              ("Costs $5", "Kostet 5 $"), ("%1$s of %2$d", "%2$d von %1$s")])
+    assert found[0]["variables"] == "Do not translate: ${prefix}, %{user}"
+    assert found[1:] == [{}, {}], "no $ marker: prices and positions are no variables"
 
 
 def test_pairs_must_be_two_strings(checker):

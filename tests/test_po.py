@@ -12,7 +12,7 @@ from pathlib import Path
 import polib
 import pytest
 
-from translate import cli, po
+from translate import checks, cli, po
 from translate.evaluation import read_tsv_pairs
 from translate.memory import TranslationMemory
 from translate.placeholders import same_placeholders
@@ -389,17 +389,20 @@ def test_fill_po_through_the_real_export_keeps_the_placeholder_rule(tiny_export,
     summary = po.fill_po(catalog, tiny_export / "models" / "translator", tmp_path / "out.po")
     assert summary.model == "translator/1 (serving_default)"
     assert summary.out == str(tmp_path / "out.po") and summary.catalog == str(catalog)
-    assert summary.untranslated == 6
-    assert summary.filled + summary.kept_placeholders + summary.kept_empty == 6
+    assert summary.untranslated == 6 and summary.filled + summary.kept == 6
+    assert summary.checks == list(checks.DEFAULT_CHECKS), "the checks run by default"
 
     model = po.ExportedModel(tiny_export / "models" / "translator" / "1")
+    assert not model.has_n_best and model.n_best_label == model.label
     written = polib.pofile(str(tmp_path / "out.po"))
+    checker = checks.Checker("de")
     for source in (e for e in rich_catalog() if e.msgid not in UNTOUCHED):
         filled = entry(written, source.msgid, source.msgctxt)
         msgids = [source.msgid, source.msgid_plural] if source.msgid_plural else [source.msgid]
         expected = [po._dress(m, t) for m, t in zip(msgids, model.translate(
             [" ".join(m.split()) for m in msgids]))]
-        fits = all(t and same_placeholders(m, t) for m, t in zip(msgids, expected))
+        fits = all(t and same_placeholders(m, t) and not failed for m, t, failed in zip(
+            msgids, expected, checker.failures(zip(msgids, expected))))
         got = list(filled.msgstr_plural.values()) if source.msgid_plural else [filled.msgstr]
         if fits:
             assert got == expected and filled.fuzzy

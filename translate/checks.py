@@ -19,10 +19,13 @@ others (`@functional`, `@cosmetic`) are most often a mistake a reader sees.
 
 Two choices where `pofilter`'s defaults check less:
 
-- `variables` is given the variable markers of `translate.placeholders` that
-  `printf` and `pythonbraceformat` do not cover (`${name}`, `%{name}`,
-  `@NAME@`, `$name`); `pofilter`'s standard checker has none, so there
-  `variables` checks nothing.
+- `variables` is given the delimited variable markers of
+  `translate.placeholders` that `printf` and `pythonbraceformat` do not
+  cover (`${name}`, `%{name}`, `@NAME@`); `pofilter`'s standard checker has
+  none, so there `variables` checks nothing. `$name` is left out: the
+  toolkit's marker for it (`$` up to the first non-word character) also
+  takes prices (`$5`, which a German translation writes `5 $`) and the `$s`
+  of `%1$s`; `translate po`'s own placeholder rule covers `$name`.
 - `accelerators` runs only with a known accelerator marker (`_`, `&` or `~`,
   see `translate.accelerators`): without a convention, an `&` or `_` is text.
 
@@ -54,9 +57,9 @@ classes as critical. Its unit checker, which `pofilter` also runs, adds one
 more, `nplurals` (as many plural forms as the language has), which
 `translate po` meets by writing every form its catalog's header asks for."""
 
-VARIABLE_MARKERS = (("${", "}"), ("%{", "}"), ("@", "@"), ("$", None))
-"""`CheckerConfig.varmatches` (start, end; None: up to the first character
-that is not a letter, digit or `_`) for the `variables` check."""
+VARIABLE_MARKERS = (("${", "}"), ("%{", "}"), ("@", "@"))
+"""`CheckerConfig.varmatches` (start and end markers) for the `variables`
+check."""
 
 BATCH_PAIRS = 512
 """Pairs per round trip with the toolkit's process."""

@@ -353,7 +353,7 @@ def _print_checked(args, sources):
     failed, lower = Counter(), 0
     for number, (texts, (index, failures)) in enumerate(zip(hypotheses, chosen), 1):
         if index is None:
-            failed.update(failures[0])
+            failed.update(failures[0].keys())
             print(f"line {number}: no hypothesis passes the checks; the first, printed, "
                   f"fails " + "; ".join(f"{name} ({message})"
                                          for name, message in failures[0].items()),
@@ -500,8 +500,9 @@ def _run_po(args):
     if summary.memory_threshold is not None:
         print(f"memory threshold: {summary.memory_threshold:.2f}; "
               f"{summary.memory_rejected} usable matches failed a check")
-    print(f"kept untranslated (no suggestion passed; by the best one's worst problem): "
-          f"{summary.kept_placeholders} lost or altered a placeholder, {summary.kept_format} "
+    # Each kept message once, under the worst problem of its best suggestion.
+    print(f"kept untranslated: {summary.kept_placeholders} lost or altered a placeholder, "
+          f"{summary.kept_format} "
           f"flagged by the export (format_ok), {summary.kept_empty} empty, "
           f"{summary.kept_unwritable} not writable (charset, control characters), "
           f"{summary.kept_failed_checks} failed only Translate Toolkit's checks; untouched: "
