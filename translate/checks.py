@@ -111,17 +111,12 @@ class CheckerError(RuntimeError):
 
 
 def _stop(process, stderr):
-    """Ends the toolkit's process (closing its input ends its loop)."""
+    """Ends the toolkit's process: closing its input ends its loop."""
     try:
-        process.stdin.close()
-    except OSError:
-        pass
-    try:
-        process.wait(timeout=5)
+        process.communicate(timeout=5)
     except subprocess.TimeoutExpired:
         process.kill()
-        process.wait()
-    process.stdout.close()
+        process.communicate()
     stderr.close()
 
 

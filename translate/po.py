@@ -386,7 +386,7 @@ _PROBLEMS = ("placeholders", "format", "empty", "unwritable", "failed_checks")
 
 def _problem(source, text, encoding, format_ok=None):
     """Why `text` cannot be written as the translation of `source` by this
-    module's own rules (`_PROBLEMS`), or None."""
+    module's own rules (one of `_PROBLEMS` but the toolkit's), or None."""
     if not text:
         return "empty"
     if not same_placeholders(source, text):
@@ -408,7 +408,7 @@ def _problem(source, text, encoding, format_ok=None):
 class _Form:
     """One text to write (a message, or one plural form) and its suggestions.
 
-    `candidates` are `(text, format_ok)`, best first; `judge` fills
+    `candidates` are `(text, format_ok)`, best first; `_judge` fills
     `verdicts`: for each candidate, its `_problem` and its toolkit failures.
     """
 
