@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from messages import tiny_corpus, tiny_run
+from translate import checks
 from translate.inference import Translator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +41,15 @@ def test_evaluate_prints_signed_scores_and_writes_hypotheses(run):
     report = json.loads((run / "run" / "evaluation-test-beam2.json").read_text())
     assert 0 <= report["bleu"] <= 100 and report["placeholders"]["with_placeholders"] > 0
     assert report["beam"] == 2
+    checked = report["checks"]  # on by default: the toolkit is installed
+    assert checked["hypotheses"]["sentences"] == checked["references"]["sentences"] == len(lines)
+    assert "printf" in checked["hypotheses"]["per_100"] and "printf" in checked["critical"]
+    assert "check failures per 100 sentences, hypotheses / references" in out
+    assert f"  any check {checked['hypotheses']['failing_per_100']:.1f} / " in out
+    off = cli("evaluate", run / "run", "--tsv", run / "corpus" / "test.tsv", "--beam", "2",
+              "--no-checks")
+    assert "checks: not run (--no-checks)" in off
+    assert json.loads((run / "run" / "evaluation-test-beam2.json").read_text())["checks"] is None
 
 
 def test_memory_threshold_is_chosen_on_dev_and_used(run):
@@ -58,6 +68,27 @@ def test_translate_from_stdin_keeps_order_and_count(run):
     out = cli("translate", run / "run", "--beam", "1", stdin="\n".join(sentences) + "\n")
     translator = Translator.from_run(run / "run", beam_width=1)
     assert out.splitlines() == translator.translate(sentences)
+
+
+def test_translate_check_prints_each_line_s_first_passing_hypothesis(run):
+    sentences = ["Could not open file %s for the user", "Deleted {count} items for the key",
+                 "See <b>@GPG@</b> for details, 3 times, at https://example.org/a"]
+    result = subprocess.run(
+        [sys.executable, "-m", "translate", "translate", str(run / "run"), "--beam", "2",
+         "--check", "--language", "de"], cwd=ROOT, env=ENV, input="\n".join(sentences) + "\n",
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    translator = Translator.from_run(run / "run", beam_width=2)
+    n_best = getattr(translator, "n_best", None)  # the translator of issue 13 has one
+    hypotheses = (n_best(sentences) if n_best else
+                  [[text] for text in translator.translate(sentences)])
+    with checks.Checker("de") as checker:
+        chosen = checks.choose_many(checker, sentences, hypotheses)
+    assert result.stdout.splitlines() == [h[index or 0] for h, (index, _) in
+                                          zip(hypotheses, chosen)]
+    kept = sum(index is None for index, _ in chosen)
+    assert f"checks: {3 - kept} of 3 lines passed" in result.stderr.splitlines()[-1]
+    assert result.stderr.count("no hypothesis passes the checks") == kept
 
 
 def test_align_draws_a_heatmap(run, tmp_path):

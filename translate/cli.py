@@ -8,7 +8,10 @@ from translate.config import CHOICES, ConfigError
 from translate.corpus import CorpusError
 from translate.distribute import STRATEGIES
 from translate import serving, signatures
+from translate.accelerators import MARKERS
+from translate.checks import CheckerError
 from translate.serving import ServingError
+from translate.toolkit import ToolkitMissing
 
 
 def _add_prepare(commands):
@@ -164,20 +167,39 @@ def _translator(args):
     return Translator.from_run(args.run_dir, **overrides)
 
 
-def _translate_sources(args, translator, sources):
-    """Model (and memory) outputs and their origins for `sources`."""
+def _memory(args, translator):
+    """The translation memory of `--memory` and its threshold."""
     from translate import assist, memory
 
-    if not args.memory:
-        outputs = translator.translate(sources, args.batch_size, progress=_progress)
-        return outputs, None, None
     tm = memory.TranslationMemory.from_corpus(args.memory)
     threshold = args.memory_threshold
     if threshold is None:
         threshold = assist.dev_threshold(translator, args.memory, args.run_dir, tm=tm)
+    return tm, threshold
+
+
+def _translate_sources(args, translator, sources):
+    """Model (and memory) outputs and their origins for `sources`."""
+    from translate import assist
+
+    if not args.memory:
+        outputs = translator.translate(sources, args.batch_size, progress=_progress)
+        return outputs, None, None
+    tm, threshold = _memory(args, translator)
     outputs, origins = assist.translate_with_memory(translator, sources, tm, threshold,
                                                     args.batch_size, progress=_progress)
     return outputs, origins, threshold
+
+
+def _add_language_argument(p):
+    p.add_argument("--language", metavar="LANG",
+                   help="the translations' language for the checks (e.g. de, pt_BR; "
+                        "default: none, the toolkit's language-neutral settings)")
+
+
+def _check_counts(failures):
+    """`check count, ...` of a Counter of failed checks, most frequent first."""
+    return ", ".join(f"{name} {n}" for name, n in failures.most_common()) or "none"
 
 
 def _add_evaluate(commands):
@@ -188,7 +210,29 @@ def _add_evaluate(commands):
     p.add_argument("--out", metavar="FILE",
                    help="hypotheses file (default: RUN_DIR/hypotheses-<tsv name>-<beamN or greedy>"
                         "[-memory].txt, next to evaluation-<same>.json)")
+    p.add_argument("--checks", action=argparse.BooleanOptionalAction, default=None,
+                   help="count Translate Toolkit's (pofilter's) check failures per 100 "
+                        "sentences, of the hypotheses and of the references (default: on "
+                        "when the toolkit is installed, as make installs it)")
+    _add_language_argument(p)
     p.set_defaults(run=_run_evaluate)
+
+
+def _evaluation_checks(args, sources, outputs, references):
+    """The check rates of hypotheses and references, or None and why not."""
+    from translate import checks, evaluation, toolkit
+
+    if args.checks is False:
+        return None, "not run (--no-checks)"
+    if args.checks is None:
+        try:
+            toolkit.toolkit_dir()
+        except ToolkitMissing as error:
+            return None, f"not run: {error}"
+    with checks.Checker(args.language) as checker:
+        return {"language": args.language, "critical": sorted(checks.CRITICAL_CHECKS),
+                "hypotheses": evaluation.check_rates(checker, sources, outputs),
+                "references": evaluation.check_rates(checker, sources, references)}, None
 
 
 def _run_evaluate(args):
@@ -210,8 +254,9 @@ def _run_evaluate(args):
     out = Path(args.out or Path(args.run_dir) / f"hypotheses-{variant}.txt")
     with atomic_file(out, encoding="utf-8") as f:
         f.writelines(line + "\n" for line in outputs)
+    checked, not_checked = _evaluation_checks(args, sources, outputs, references)
     report = {"tsv": str(args.tsv), "beam": translator.beam_width, **scores,
-              "placeholders": placeholders, "hypotheses": str(out)}
+              "placeholders": placeholders, "checks": checked, "hypotheses": str(out)}
     if origins is not None:
         report["memory"] = {"corpus": args.memory, "threshold": threshold,
                             "used": sum(o.kind == "memory" for o in origins)}
@@ -226,6 +271,19 @@ def _run_evaluate(args):
     if origins is not None:
         print(f"memory used for {report['memory']['used']}/{len(outputs)} sentences "
               f"(threshold {threshold:.2f})")
+    if checked is None:
+        print(f"checks: {not_checked}")
+    else:
+        hypotheses, human = checked["hypotheses"], checked["references"]
+        print("check failures per 100 sentences, hypotheses / references "
+              "(Translate Toolkit; * critical):")
+        for name in hypotheses["per_100"]:
+            if hypotheses["counts"][name] or human["counts"][name]:
+                mark = "*" if name in checked["critical"] else ""
+                print(f"  {name}{mark} {hypotheses['per_100'][name]:.1f} / "
+                      f"{human['per_100'][name]:.1f}")
+        print(f"  any check {hypotheses['failing_per_100']:.1f} / "
+              f"{human['failing_per_100']:.1f}")
     print(f"hypotheses: {out}; scores: {report_path}")
 
 
@@ -234,6 +292,12 @@ def _add_translate(commands):
     _add_model_arguments(p)
     p.add_argument("file", nargs="?", metavar="FILE", help="default: standard input")
     _add_memory_arguments(p)
+    p.add_argument("--check", action="store_true",
+                   help="print each line's first hypothesis (of the model's n best, after "
+                        "the memory's match) that passes Translate Toolkit's checks; where "
+                        "none passes, the first, and standard error says which checks it "
+                        "failed (needs the toolkit: make installs it)")
+    _add_language_argument(p)
     p.set_defaults(run=_run_translate)
 
 
@@ -263,9 +327,46 @@ def _run_translate(args):
     sources = _read_lines(args.file)
     if not sources:
         return
+    if args.check:
+        _print_checked(args, sources)
+        return
     outputs, _, _ = _translate_sources(args, _translator(args), sources)
     for line in outputs:
         print(line)
+
+
+def _print_checked(args, sources):
+    """`translate translate --check`: the first passing hypothesis of each line."""
+    from collections import Counter
+
+    from translate import checks, memory
+
+    with checks.Checker(args.language) as checker:
+        checker.start()  # a missing toolkit is reported before the model loads
+        translator = _translator(args)
+        hypotheses = translator.n_best(sources, args.batch_size, progress=_progress)
+        if args.memory:
+            tm, threshold = _memory(args, translator)
+            outputs, origins = memory.combine(sources, [h[0] for h in hypotheses],
+                                              tm.lookup(sources), threshold)
+            for i, origin in enumerate(origins):
+                if origin.kind == "memory":
+                    hypotheses[i].insert(0, outputs[i])
+        chosen = checks.choose_many(checker, sources, hypotheses)
+    failed, lower = Counter(), 0
+    for number, (texts, (index, failures)) in enumerate(zip(hypotheses, chosen), 1):
+        if index is None:
+            failed.update(failures[0].keys())
+            print(f"line {number}: no hypothesis passes the checks; the first, printed, "
+                  f"fails " + "; ".join(f"{name} ({message})"
+                                         for name, message in failures[0].items()),
+                  file=sys.stderr)
+        lower += bool(index)
+        print(texts[index or 0])
+    kept = sum(index is None for index, _ in chosen)
+    print(f"checks: {len(sources) - kept} of {len(sources)} lines passed ({lower} with a "
+          f"hypothesis after the first); the first hypotheses of the other {kept} failed: "
+          f"{_check_counts(failed)}", file=sys.stderr)
 
 
 def _add_align(commands):
@@ -357,8 +458,11 @@ def _add_po(commands):
         "po", help="fill the untranslated entries of a gettext catalog through an export",
         description="Fills the untranslated messages of CATALOG with an exported model's "
                     "translations (the translation memory's where usable, with --memory), "
-                    "each flagged fuzzy with a comment saying where it came from; a "
-                    "translation that loses or alters a placeholder is not written. "
+                    "each flagged fuzzy with a comment saying where it came from. Each "
+                    "message takes the first of the model's hypotheses (its n best, where "
+                    "the export has them) that keeps every placeholder and passes Translate "
+                    "Toolkit's checks, the ones pofilter runs; where none does, it stays "
+                    "untranslated and is counted per check. "
                     "Everything else in the catalog is kept. Writes --out, or CATALOG "
                     "itself with --in-place, atomically.")
     p.add_argument("catalog", metavar="CATALOG", help="the .po file to fill")
@@ -372,29 +476,51 @@ def _add_po(commands):
     p.add_argument("--batch-size", type=int, default=64, metavar="N",
                    help="sentences per model call (default: %(default)s)")
     _add_signature_argument(p)
+    p.add_argument("--accelerator", choices=MARKERS, default=None,
+                   help="the catalog's keyboard accelerator marker (_ GTK/GNOME, & Qt/KDE, "
+                        "~ LibreOffice): removed before translation, put back after it, and "
+                        "checked (default: none, the convention unknown)")
+    p.add_argument("--no-checks", dest="checks", action="store_false",
+                   help="skip Translate Toolkit's checks (pofilter's), which every suggestion "
+                        "must otherwise pass; they need the toolkit, which make installs "
+                        "(without it, and without this option, po stops with an error)")
     p.set_defaults(run=_run_po)
 
 
 def _run_po(args):
     from translate import po
 
+    from collections import Counter
+
     summary = po.fill_po(args.catalog, args.model, args.catalog if args.in_place else args.out,
                          memory_corpus=args.memory, memory_threshold=args.memory_threshold,
                          batch_size=args.batch_size, signature=args.signature,
-                         progress=_progress)
+                         progress=_progress, checks=args.checks, accelerator=args.accelerator)
     print(f"{summary.out}: filled {summary.filled} of {summary.untranslated} untranslated "
           f"messages as fuzzy ({summary.from_memory} from the memory, {summary.from_model} "
-          f"by the model {summary.model}, {summary.plurals} of them plural)")
+          f"by the model {summary.model}, {summary.plurals} of them plural, "
+          f"{summary.fallbacks} with a hypothesis after the first)")
     if summary.memory_threshold is not None:
-        print(f"memory threshold: {summary.memory_threshold:.2f}")
+        print(f"memory threshold: {summary.memory_threshold:.2f}; "
+              f"{summary.memory_rejected} usable matches failed a check")
+    # Each kept message once, under the worst problem of its best suggestion.
     print(f"kept untranslated: {summary.kept_placeholders} lost or altered a placeholder, "
-          f"{summary.kept_empty} empty, {summary.kept_unwritable} not writable (charset, "
-          f"control characters); untouched: {summary.translated} translated, {summary.fuzzy} "
-          f"fuzzy, {summary.partial_plurals} partly translated plural")
-    for msgid in summary.placeholder_msgids[:5]:
-        print(f"  placeholders: {msgid!r}")
-    if len(summary.placeholder_msgids) > 5:
-        print(f"  ... and {len(summary.placeholder_msgids) - 5} more")
+          f"{summary.kept_format} flagged by the export (format_ok), {summary.kept_empty} empty, "
+          f"{summary.kept_unwritable} not writable (charset, control characters), "
+          f"{summary.kept_failed_checks} failed only Translate Toolkit's checks; untouched: "
+          f"{summary.translated} translated, {summary.fuzzy} fuzzy, {summary.partial_plurals} "
+          f"partly translated plural")
+    if summary.checks is None:
+        print("checks: not run (--no-checks)")
+    else:
+        print(f"checks the best suggestion of the kept messages failed: "
+              f"{_check_counts(Counter(summary.kept_checks))}")
+    for kind, msgids in (("placeholders", summary.placeholder_msgids),
+                         ("checks", summary.check_msgids)):
+        for msgid in msgids[:5]:
+            print(f"  {kind}: {msgid!r}")
+        if len(msgids) > 5:
+            print(f"  ... and {len(msgids) - 5} more")
 
 
 def build_parser():
@@ -418,7 +544,7 @@ def main(argv=None):
     try:
         args.run(args)
     except (ConfigError, CorpusError, FileExistsError, FileNotFoundError,
-            ValueError, ServingError) as error:
+            ValueError, ServingError, ToolkitMissing, CheckerError) as error:
         print(f"translate {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -12,6 +12,11 @@ messages: of the sources that have placeholders (`%s`, `{0}`, `$HOME`, ...;
 the pattern is `translate.placeholders`), how many translations carry all of
 them over exactly, as a multiset (order free, counts exact).
 
+`check_rates` counts the failures of Translate Toolkit's checks (those
+`pofilter` runs, `translate.checks`) per 100 sentences: of a system's
+translations, and, to compare, of the human references of the same
+sentences, which fail some too.
+
 `read_tsv_pairs` reads a corpus split (`dev.tsv`, `test.tsv`) into the two
 lists these functions take.
 """
@@ -151,6 +156,41 @@ def placeholder_accuracy(sources, hypotheses):
         "with_placeholders": with_placeholders,
         "reproduced": reproduced,
         "sentences": len(sources),
+    }
+
+
+def check_rates(checker, sources, translations):
+    """How often translations fail each of a checker's checks.
+
+    Args:
+        checker: a `translate.checks.Checker` (anything with `checks` and
+            `failures(pairs)`).
+        sources: the source sentences, a sequence of strings.
+        translations: their translations (hypotheses or references), in the
+            same order.
+
+    Returns:
+        A dict: `sentences`; `counts` (for every check of `checker`, the
+        translations failing it) and `per_100` (the same per 100
+        sentences); `failing` and `failing_per_100`, the translations
+        failing at least one check.
+
+    Raises:
+        TypeError: an argument is a single string or holds a non-string.
+        ValueError: the lengths differ or both are empty.
+        translate.toolkit.ToolkitMissing, translate.checks.CheckerError:
+            from the checker.
+    """
+    sources, translations = check_parallel(sources, translations, "sources", "translations")
+    failures = checker.failures(list(zip(sources, translations)))
+    counts = {name: sum(name in failed for failed in failures) for name in checker.checks}
+    failing = sum(bool(failed) for failed in failures)
+    return {
+        "sentences": len(sources),
+        "counts": counts,
+        "per_100": {name: 100 * n / len(sources) for name, n in counts.items()},
+        "failing": failing,
+        "failing_per_100": 100 * failing / len(sources),
     }
 
 

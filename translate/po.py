@@ -5,8 +5,9 @@ The model is an export of `translate export` (a SavedModel version
 directory, or a model directory whose highest numbered version is taken, as
 TF Serving serves it), loaded the way TF Serving runs it: `import
 tensorflow_text` (its SentencePiece ops), `tf.saved_model.load` and one of
-its signatures (`serving_default`, beam search, or `translate_greedy`). Nothing
-of the training run is needed.
+its signatures (`serving_default`, beam search, `translate_n_best`, the
+same search's n best hypotheses, or `translate_greedy`). Nothing of the
+training run is needed.
 
 What is filled, and how:
 
@@ -15,32 +16,56 @@ What is filled, and how:
   the header and every comment are kept as they were; a plural entry with
   some forms translated and others not is kept too (counted in
   `partial_plurals`), so that no translator's work is overwritten.
-- With a translation memory, the memory's match is used where it is usable
-  (`translate.memory.usable`: similar enough, the same placeholders);
-  elsewhere the model's translation. The threshold is the one given, or, as
-  `translate evaluate --memory` does, the one that maximises dev chrF of
-  memory + this exported model on the memory corpus's dev split
-  (`translate.assist.dev_threshold`; not cached, since an export directory is
-  not written to: pass it explicitly to skip the dev translation).
+- Every suggestion, the memory's and the model's, must pass before it is
+  written. This module's own rules: it is not empty; its placeholders are
+  the message's (`translate.placeholders.same_placeholders`: the same
+  multiset, order free), since a lost `%s` crashes or misleads the program
+  at run time; the export did not flag it (`format_ok` of
+  `translate_n_best`: a protected span of the message did not come back
+  exactly once); it can be written as it is (the catalog's declared charset
+  encodes it, and it holds no control character that a .po string cannot
+  escape, such as U+0007; tabs, line breaks and the like are escaped). And
+  Translate Toolkit's checks, those `pofilter` runs (`translate.checks`:
+  printf, brace fields, variables, tags, escapes, line breaks, tabs,
+  brackets, numbers, URLs, e-mails, whitespace at the ends, double spaces,
+  and accelerators with a known marker), for the catalog's `Language`.
+- With a translation memory, the memory's match is offered first where it
+  is usable (`translate.memory.usable`: similar enough, the same
+  placeholders); a match that fails a check is not used (counted in
+  `memory_rejected`) and the message goes to the model. The threshold is
+  the one given, or, as `translate evaluate --memory` does, the one that
+  maximises dev chrF of memory + this exported model on the memory corpus's
+  dev split (`translate.assist.dev_threshold`; not cached, since an export
+  directory is not written to: pass it explicitly to skip the dev
+  translation).
+- The model gives each message its hypotheses, best first (the export's
+  `translate_n_best`; one, from the signature asked for, when the export
+  has no n-best signature or greedy search is asked for). The first that
+  passes is written. When none passes, the entry stays untranslated and is
+  counted under the worst problem of the best hypothesis: `kept_placeholders`
+  (its msgid listed in `placeholder_msgids`), `kept_format`, `kept_empty`,
+  `kept_unwritable`, or `kept_failed_checks` (only the toolkit's checks
+  failed; msgid in `check_msgids`); `kept_checks` counts, per check, the
+  kept entries whose best hypothesis failed that check.
 - Each filled entry is flagged `fuzzy` (a draft for a translator to review;
   msgfmt leaves fuzzy entries out of the .mo) and gets a translator comment
   saying where the draft came from, after any comment it had:
-  `machine translation: memory, similarity 0.87` or
-  `machine translation: model gru-keras translator/3 (serving_default)`.
-- A translation whose placeholders differ from the message's
-  (`translate.placeholders.same_placeholders`: the same multiset, order
-  free) is not written: the entry stays untranslated and is counted in
-  `kept_placeholders` (its msgid listed in `placeholder_msgids`), since a
-  lost `%s` crashes or misleads the program at run time. So is an empty
-  translation (`kept_empty`), and one that cannot be written as it is
-  (`kept_unwritable`): the catalog's declared charset cannot encode it, or
-  it holds a control character that a .po string cannot escape (such as
-  U+0007; tabs, line breaks and the like are escaped).
-- The model sees each message as `translate prepare` stored its training
-  data (whitespace runs as single spaces, no leading or trailing
-  whitespace); the message's own leading and trailing whitespace (a final
-  "\\n", indentation) is put back around the translation, as `msgfmt
-  --check` requires of a message and its translation.
+  `machine translation: memory, similarity 0.87`,
+  `machine translation: model gru-keras translator/3 (translate_n_best)`,
+  or, when a hypothesis after the first was taken,
+  `machine translation: model gru-keras translator/3 (translate_n_best,
+  hypothesis 2 of 4)`.
+- The model is given each message as it is written (an export cleans its
+  input itself: one of this project's exports keeps the lines and the
+  whitespace at the ends; older ones collapse whitespace, and then a
+  multi-line message comes back on one line and fails the `newlines`
+  check). The message's own leading and trailing whitespace (a final
+  "\\n", indentation) is then made the translation's, as `msgfmt --check`
+  requires: a no-op for a translation that has it already.
+- Keyboard accelerators (`_File`, `&File`, `~File`) are handled where the
+  catalog's convention is given (`accelerator`): the marker is removed
+  before translation and put back after it, by the rules of
+  `translate.accelerators`, and the `accelerators` check verifies it.
 - A message context (`msgctxt`) is not shown to the model (it was trained
   without contexts, see `translate.corpus.gettext`); identical messages are
   translated once.
@@ -49,7 +74,8 @@ What is filled, and how:
   header's `Plural-Forms: nplurals=N` (2, gettext's own default, when the
   header declares none); with `nplurals=1` (e.g. Japanese) the one form is
   the translation of `msgid_plural`, the text that must hold a count's
-  placeholder. Each form's placeholders are checked against its own source.
+  placeholder. Each form is checked against its own source, and each takes
+  its own first passing hypothesis.
   The memory holds singular messages only, so plural entries come from the
   model. A translator should review them most carefully: the model was
   trained on singular messages, and the forms beyond the second are copies.
@@ -84,14 +110,16 @@ from pathlib import Path
 
 import polib
 
-from translate import assist, batching
+from translate import accelerators, assist, batching
 from translate.atomic import atomic_file
+from translate.checks import Checker
 from translate.corpus import CorpusError, normalize, read_tsv
 from translate.corpus.gettext import load_po
 from translate.memory import TranslationMemory, usable
 from translate.placeholders import same_placeholders
 from translate.signatures import (  # noqa: F401 (resolve_export re-exported)
-    INPUT_KEY, OUTPUT_KEYS, SERVING_SIGNATURE, resolve_export)
+    INPUT_KEY, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE, OUTPUT_KEYS, SERVING_SIGNATURE,
+    resolve_export)
 
 MODEL_NAME = "gru-keras"
 """How the model names itself in the translator comments."""
@@ -115,14 +143,17 @@ class ExportedModel:
 
     Args:
         export_dir: a version or model directory (see `resolve_export`).
-        signature: the signature to call: "serving_default" (beam search) or
-            "translate_greedy" (greedy search).
+        signature: the signature `translate` calls: "serving_default" (beam
+            search) or "translate_greedy" (greedy search).
 
     Attributes:
         path: the version directory loaded.
         signature: the signature's name.
-        label: `<model name>/<version> (<signature>)`, e.g.
-            "translator/3 (serving_default)", as written in the comments.
+        name: `<model name>/<version>`, e.g. "translator/3".
+        label: `<name> (<signature>)`, e.g. "translator/3 (serving_default)",
+            as written in the comments.
+        has_n_best: whether the export has the `translate_n_best` signature.
+        n_best_label: the label of what `n_best` calls.
 
     Raises:
         FileNotFoundError: no export there (see `resolve_export`).
@@ -136,13 +167,27 @@ class ExportedModel:
 
         self.path = resolve_export(export_dir)
         self.signature = signature
-        self.label = f"{self.path.parent.name}/{self.path.name} ({signature})"
+        self.name = f"{self.path.parent.name}/{self.path.name}"
+        self.label = f"{self.name} ({signature})"
         self._tf = tf
         self._loaded = tf.saved_model.load(str(self.path))
         if signature not in self._loaded.signatures:
             raise ValueError(f"{self.path} has no signature {signature!r}; it has "
                              f"{sorted(self._loaded.signatures)}.")
         self._function = self._loaded.signatures[signature]
+        self.has_n_best = N_BEST_SIGNATURE in self._loaded.signatures
+        self.n_best_label = (f"{self.name} ({N_BEST_SIGNATURE})" if self.has_n_best
+                             else self.label)
+
+    def _by_length(self, function, outputs, sentences, batch_size, progress):
+        """`function`'s `outputs` (decoded) for `sentences`, batched by length."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+
+        def run(batch):
+            found = function(**{INPUT_KEY: self._tf.constant(batch, self._tf.string)})
+            return list(zip(*(found[key].numpy().tolist() for key in outputs)))
+        return batching.by_length(run, sentences, batch_size, progress)
 
     def translate(self, sentences, batch_size=64, progress=None):
         """Translations of `sentences`, in order.
@@ -161,14 +206,37 @@ class ExportedModel:
         Raises:
             ValueError: `batch_size` is below 1.
         """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+        found = self._by_length(self._function, OUTPUT_KEYS[:1], sentences, batch_size,
+                                progress)
+        return [text.decode("utf-8") for (text,) in found]
 
-        def translate_batch(batch):
-            text = self._tf.constant(batch, self._tf.string)
-            translations = self._function(**{INPUT_KEY: text})[OUTPUT_KEYS[0]].numpy()
-            return [t.decode("utf-8") for t in translations]
-        return batching.by_length(translate_batch, sentences, batch_size, progress)
+    def n_best(self, sentences, batch_size=64, progress=None, with_format=False):
+        """The hypotheses of each sentence, best first.
+
+        From the `translate_n_best` signature; an export without it (one
+        written before it existed) gives one hypothesis per sentence, from
+        `signature`.
+
+        Args:
+            sentences, batch_size, progress: as `translate`.
+            with_format: also return each hypothesis's `format_ok`.
+
+        Returns:
+            One list per sentence: strings, or with `with_format` `(text,
+            format_ok)` pairs (`format_ok` None without the n-best
+            signature, which alone reports it).
+
+        Raises:
+            ValueError: `batch_size` is below 1.
+        """
+        if not self.has_n_best:
+            return [[(text, None) if with_format else text]
+                    for text in self.translate(sentences, batch_size, progress)]
+        found = self._by_length(self._loaded.signatures[N_BEST_SIGNATURE],
+                                (N_BEST_OUTPUT_KEYS[0], N_BEST_OUTPUT_KEYS[2]), sentences,
+                                batch_size, progress)
+        return [[(text.decode("utf-8"), bool(ok)) if with_format else text.decode("utf-8")
+                 for text, ok in zip(texts, format_ok)] for texts, format_ok in found]
 
 
 @dataclasses.dataclass
@@ -186,17 +254,30 @@ class FillSummary:
         from_model: filled with the model's translation (plural entries
             included).
         plurals: plural entries filled (counted in `from_model`).
-        kept_placeholders: kept untranslated: the translation lost, added or
-            altered a placeholder.
-        kept_empty: kept untranslated: the translation was empty.
+        fallbacks: entries filled with a hypothesis after the model's first
+            (counted in `from_model`).
+        memory_rejected: usable memory matches not used, since they failed a
+            check (the model translated those messages).
+        kept_placeholders: kept untranslated: the best hypothesis lost,
+            added or altered a placeholder (and no other passed).
+        kept_format: kept untranslated: the export flagged the best
+            hypothesis (`format_ok` false).
+        kept_empty: kept untranslated: the best hypothesis was empty.
         kept_unwritable: kept untranslated: the catalog's charset cannot
-            encode the translation, or it holds a control character that
+            encode the best hypothesis, or it holds a control character that
             polib cannot escape.
+        kept_failed_checks: kept untranslated: the best hypothesis failed
+            only Translate Toolkit's checks.
+        kept_checks: for each toolkit check, the entries kept untranslated
+            whose best hypothesis failed it (an entry can count under
+            several checks, and under one of the `kept_*` above too).
         partial_plurals: plural entries with some forms translated and others
             empty, kept as they were.
         memory_threshold: the similarity from which the memory was used, or
             None without a memory.
+        checks: the toolkit checks run, or None when they were not.
         placeholder_msgids: the msgids counted in `kept_placeholders`.
+        check_msgids: the msgids counted in `kept_failed_checks`.
         catalog, out, model: the catalog read, the catalog written and the
             model's label, where `fill_po` filled them; otherwise None.
         filled_entries: the entries filled, in catalog order (the parsed
@@ -210,12 +291,19 @@ class FillSummary:
     from_memory: int = 0
     from_model: int = 0
     plurals: int = 0
+    fallbacks: int = 0
+    memory_rejected: int = 0
     kept_placeholders: int = 0
+    kept_format: int = 0
     kept_empty: int = 0
     kept_unwritable: int = 0
+    kept_failed_checks: int = 0
+    kept_checks: dict = dataclasses.field(default_factory=dict)
     partial_plurals: int = 0
     memory_threshold: float | None = None
+    checks: list | None = None
     placeholder_msgids: list = dataclasses.field(default_factory=list)
+    check_msgids: list = dataclasses.field(default_factory=list)
     catalog: str | None = None
     out: str | None = None
     model: str | None = None
@@ -226,12 +314,19 @@ class FillSummary:
         """Messages filled, from the memory or the model."""
         return self.from_memory + self.from_model
 
+    @property
+    def kept(self):
+        """Untranslated messages left so, since no suggestion passed."""
+        return (self.kept_placeholders + self.kept_format + self.kept_empty
+                + self.kept_unwritable + self.kept_failed_checks)
+
     def as_dict(self):
-        """The summary as a JSON-ready dict (`filled` included)."""
+        """The summary as a JSON-ready dict (`filled` and `kept` included)."""
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                   if f.name != "filled_entries"}
         return {**fields, "placeholder_msgids": list(self.placeholder_msgids),
-                "filled": self.filled}
+                "check_msgids": list(self.check_msgids), "kept_checks": dict(self.kept_checks),
+                "filled": self.filled, "kept": self.kept}
 
 
 def nplurals(catalog):
@@ -270,7 +365,12 @@ def _state(entry):
 
 
 def _dress(source, translation):
-    """The translation with the source's leading and trailing whitespace."""
+    """The translation with the source's leading and trailing whitespace.
+
+    Idempotent, so a no-op for an export that returns the source's
+    whitespace itself: the translation's own ends are replaced, never added
+    to.
+    """
     core = translation.strip()
     if not core:
         return ""
@@ -279,12 +379,20 @@ def _dress(source, translation):
     return lead + core + trail
 
 
-def _problem(source, text, encoding):
-    """Why `text` cannot be written as the translation of `source`, or None."""
+# Why a suggestion is not written, the worst first: what a translator most
+# needs to hear about.
+_PROBLEMS = ("placeholders", "format", "empty", "unwritable", "failed_checks")
+
+
+def _problem(source, text, encoding, format_ok=None):
+    """Why `text` cannot be written as the translation of `source` by this
+    module's own rules (one of `_PROBLEMS` but the toolkit's), or None."""
     if not text:
         return "empty"
     if not same_placeholders(source, text):
         return "placeholders"
+    if format_ok is False:
+        return "format"
     # polib escapes only these control characters; any other would go into the
     # file raw (and no translation needs one).
     if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r\v\b\f" for c in text):
@@ -296,41 +404,134 @@ def _problem(source, text, encoding):
     return None
 
 
+@dataclasses.dataclass
+class _Form:
+    """One text to write (a message, or one plural form) and its suggestions.
+
+    `candidates` are `(text, format_ok)`, best first; `_judge` fills
+    `verdicts`: for each candidate, its `_problem` and its toolkit failures.
+    """
+
+    source: str
+    candidates: list
+    verdicts: list = None
+
+    @property
+    def pick(self):
+        """The index of the first candidate that passes, or None."""
+        return next((i for i, (problem, failed) in enumerate(self.verdicts)
+                     if problem is None and not failed), None)
+
+
+def _judge(forms, encoding, checker):
+    """Sets each form's `verdicts`; the toolkit checks every pair in one call."""
+    pairs = [(f.source, text) for f in forms for text, _ in f.candidates if text]
+    found = iter(checker.failures(pairs) if checker is not None and pairs else ())
+    for form in forms:
+        form.verdicts = [(_problem(form.source, text, encoding, ok),
+                          next(found) if checker is not None and text else {})
+                         for text, ok in form.candidates]
+
+
+def _hypothesis_lists(results, count):
+    """The n-best function's results as lists of `(text, format_ok)`."""
+    results = list(results)
+    if len(results) != count:
+        raise ValueError(f"the model returned {len(results)} translations for {count} "
+                         f"messages.")
+    lists = []
+    for i, hypotheses in enumerate(results):
+        if isinstance(hypotheses, str):
+            raise TypeError(f"translate_n_best must return a list of hypotheses per "
+                            f"message; got a string for message {i}.")
+        lists.append([(h, None) if isinstance(h, str) else (h[0], h[1]) for h in hypotheses])
+    return lists
+
+
 def _mark(entry, comment):
     """Flags a filled entry fuzzy and records where its draft came from."""
     entry.fuzzy = True
     entry.tcomment = f"{entry.tcomment}\n{comment}" if entry.tcomment else comment
 
 
-def fill_catalog(catalog, translate, *, model_label, memory=None, threshold=None):
+def _model_comment(model_label, forms):
+    """The origin comment of a model translation: which hypotheses were taken."""
+    comment = f"{COMMENT_PREFIX} model {MODEL_NAME} {model_label}"
+    picks = [f.pick for f in forms]
+    if not any(picks):
+        return comment
+    of = max(len(f.candidates) for f in forms)
+    note = (f"hypothesis {picks[0] + 1} of {of}" if len(picks) == 1 else
+            "hypotheses " + ", ".join(str(p + 1) for p in picks) + f" of {of}")
+    return f"{comment[:-1]}, {note})" if comment.endswith(")") else f"{comment} ({note})"
+
+
+def _count_kept(summary, entry, forms):
+    """Counts an entry none of whose suggestions passed, under its best one's problems."""
+    failing = [f for f in forms if f.pick is None]
+    problems = [f.verdicts[0][0] or "failed_checks" if f.verdicts else "empty"
+                for f in failing]
+    reason = min(problems, key=_PROBLEMS.index)
+    setattr(summary, f"kept_{reason}", getattr(summary, f"kept_{reason}") + 1)
+    if reason == "placeholders":
+        summary.placeholder_msgids.append(entry.msgid)
+    elif reason == "failed_checks":
+        summary.check_msgids.append(entry.msgid)
+    for check in {name for f in failing if f.verdicts for name in f.verdicts[0][1]}:
+        summary.kept_checks[check] = summary.kept_checks.get(check, 0) + 1
+
+
+def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None, memory=None,
+                 threshold=None, checker=None, accelerator=None):
     """Fills the untranslated messages of a parsed catalog, in place.
 
-    The rules (fuzzy flag, comments, placeholders, whitespace, plurals) are
-    the module docstring's.
+    The rules (checks, hypotheses, fuzzy flag, comments, whitespace,
+    accelerators, plurals) are the module docstring's.
 
     Args:
         catalog: a `polib.POFile`; its untranslated entries are changed.
         translate: `f(sentences) -> translations`, a list of strings in, a
             list of as many strings out (e.g. `ExportedModel.translate`, or
-            a TF Serving client's `translate`). Called once, with each
-            distinct message left to it (whitespace-normalised), or not at
-            all when none is left.
+            a TF Serving client's `translate`): one hypothesis per message.
+            Give this or `translate_n_best`.
         model_label: how the comment names the model, e.g.
-            "translator/3 (serving_default)".
+            "translator/3 (translate_n_best)".
+        translate_n_best: `f(sentences) -> hypotheses`: for each sentence, a
+            list of its hypotheses, best first, each a string or a `(text,
+            format_ok)` pair (e.g. `ExportedModel.n_best` with
+            `with_format`). Whichever is given is called once, with each
+            distinct message left to it (as written, its accelerator
+            removed), or not at all when none is left.
         memory: a `translate.memory.TranslationMemory`, or None.
         threshold: the similarity from which a memory match is used; needed
             with `memory`.
+        checker: a `translate.checks.Checker` whose checks every suggestion
+            must pass too, or None for this module's own rules alone.
+        accelerator: the catalog's accelerator marker ("_", "&", "~"), or
+            None.
 
     Returns:
         A `FillSummary`.
 
     Raises:
-        ValueError: `memory` without a `threshold`, or `translate` returned
-            a different number of translations than it was given.
+        ValueError: neither or both of `translate` and `translate_n_best`;
+            `memory` without a `threshold`; an unknown accelerator marker;
+            or the function returned a different number of results than it
+            was given messages.
+        TypeError: `translate_n_best` returned a string for a message.
+        translate.toolkit.ToolkitMissing, translate.checks.CheckerError:
+            from `checker`.
     """
+    if (translate is None) == (translate_n_best is None):
+        raise ValueError("give one of translate and translate_n_best.")
     if memory is not None and threshold is None:
         raise ValueError("a translation memory needs a similarity threshold.")
-    summary = FillSummary(memory_threshold=None if memory is None else float(threshold))
+    accelerators.check_marker(accelerator)
+    if translate is not None:
+        def translate_n_best(sentences):
+            return [[text] for text in translate(sentences)]
+    summary = FillSummary(memory_threshold=None if memory is None else float(threshold),
+                          checks=None if checker is None else list(checker.checks))
     forms = nplurals(catalog)
     encoding = catalog.encoding or "utf-8"
 
@@ -352,49 +553,55 @@ def fill_catalog(catalog, translate, *, model_label, memory=None, threshold=None
     singular = [e for e in todo if not e.msgid_plural]
     matches = (memory.lookup([normalize(e.msgid) for e in singular])
                if memory is not None else [])
+    offered = [(e, m, _Form(e.msgid, [(_dress(e.msgid, m.target), None)]))
+               for e, m in zip(singular, matches) if usable(e.msgid, m, threshold)]
+    _judge([form for _, _, form in offered], encoding, checker)
     from_memory = {}
-    for entry, match in zip(singular, matches):
-        if usable(entry.msgid, match, threshold):
-            from_memory[id(entry)] = match
+    for entry, match, form in offered:
+        if form.pick is None:
+            summary.memory_rejected += 1
+        else:
+            from_memory[id(entry)] = match, form
 
-    sources = {}  # normalised message -> translation, in first-seen order
+    # Then the model, each distinct message (its accelerator removed) once.
+    def sources(entry):
+        return _plural_sources(entry, forms) if entry.msgid_plural else [entry.msgid]
+
+    hypotheses = {}  # message given to the model -> its hypotheses, first-seen order
+    for entry in todo:
+        if id(entry) not in from_memory:
+            for text in sources(entry):
+                hypotheses.setdefault(accelerators.remove(text, accelerator)[0], [])
+    queries = [text for text in hypotheses if text.strip()]
+    if queries:
+        hypotheses.update(zip(queries, _hypothesis_lists(translate_n_best(queries),
+                                                         len(queries))))
+    by_entry = {}
+    for entry in todo:
+        if id(entry) not in from_memory:
+            by_entry[id(entry)] = [
+                _Form(s, [(_dress(s, accelerators.restore(text, key)), ok)
+                          for text, ok in hypotheses[plain]])
+                for s in sources(entry) for plain, key in [accelerators.remove(s, accelerator)]]
+    _judge([f for entry_forms in by_entry.values() for f in entry_forms], encoding, checker)
+
     for entry in todo:
         if id(entry) in from_memory:
-            continue
-        texts = _plural_sources(entry, forms) if entry.msgid_plural else [entry.msgid]
-        for text in texts:
-            sources.setdefault(normalize(text), None)
-    queries = [text for text in sources if text]
-    translations = list(translate(queries)) if queries else []
-    if len(translations) != len(queries):
-        raise ValueError(f"the model returned {len(translations)} translations for "
-                         f"{len(queries)} messages.")
-    sources.update(zip(queries, translations))
-
-    for entry in todo:
-        match = from_memory.get(id(entry))
-        if match is not None:
-            originals, drafts = [entry.msgid], [match.target]
+            match, form = from_memory[id(entry)]
             # Rounded down (the 1e-9 absorbs float error, 0.29 * 100 < 29): "1.00"
             # only for an exact match.
             similarity = (1.0 if match.similarity >= 1.0 else
                           min(math.floor(match.similarity * 100 + 1e-9), 99) / 100)
+            entry_forms = [form]
             comment = f"{COMMENT_PREFIX} memory, similarity {similarity:.2f}"
         else:
-            originals = _plural_sources(entry, forms) if entry.msgid_plural else [entry.msgid]
-            drafts = [sources[normalize(s)] or "" for s in originals]
-            comment = f"{COMMENT_PREFIX} model {MODEL_NAME} {model_label}"
-        texts = [_dress(s, d) for s, d in zip(originals, drafts)]
-        problems = [p for p in (_problem(s, t, encoding) for s, t in zip(originals, texts))
-                    if p]
-        if problems:
-            # The worst reason first: a placeholder problem is what a
-            # translator most needs to hear about.
-            reason = min(problems, key=["placeholders", "empty", "unwritable"].index)
-            setattr(summary, f"kept_{reason}", getattr(summary, f"kept_{reason}") + 1)
-            if reason == "placeholders":
-                summary.placeholder_msgids.append(entry.msgid)
-            continue
+            entry_forms = by_entry[id(entry)]
+            if any(f.pick is None for f in entry_forms):
+                _count_kept(summary, entry, entry_forms)
+                continue
+            comment = _model_comment(model_label, entry_forms)
+            summary.fallbacks += any(f.pick for f in entry_forms)
+        texts = [f.candidates[f.pick][0] for f in entry_forms]
         if entry.msgid_plural:
             entry.msgstr_plural = dict(enumerate(texts))
             summary.plurals += 1
@@ -402,7 +609,7 @@ def fill_catalog(catalog, translate, *, model_label, memory=None, threshold=None
             entry.msgstr = texts[0]
         _mark(entry, comment)
         summary.filled_entries.append(entry)
-        if match is not None:
+        if id(entry) in from_memory:
             summary.from_memory += 1
         else:
             summary.from_model += 1
@@ -554,7 +761,8 @@ def write_filled(catalog_path, catalog, entries, out):
 
 
 def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_threshold=None,
-            batch_size=64, signature=SERVING_SIGNATURE, progress=None):
+            batch_size=64, signature=SERVING_SIGNATURE, progress=None, checks=True,
+            accelerator=None):
     """Fills a .po catalog through an exported model; writes the result.
 
     Args:
@@ -568,8 +776,14 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
             chooses it on `memory_corpus`'s dev split with this model
             (`translate.assist.dev_threshold`), which translates that split.
         batch_size: sentences per call of the signature.
-        signature: "serving_default" (beam search) or "translate_greedy".
+        signature: "serving_default" (beam search: the export's n best
+            hypotheses, `translate_n_best`, where it has them) or
+            "translate_greedy" (one hypothesis).
         progress: optional wrapper of the model's batch iterator.
+        checks: run Translate Toolkit's checks (`translate.checks`) for the
+            catalog's `Language`; False for this module's own rules alone.
+        accelerator: the catalog's accelerator marker ("_", "&", "~"), or
+            None when its convention is not known.
 
     Returns:
         A `FillSummary` (with `catalog`, `out` and `model` set).
@@ -578,8 +792,11 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
         FileNotFoundError: no such catalog, no export, or no memory corpus.
         translate.corpus.CorpusError: the catalog cannot be read or parsed,
             or the memory corpus is malformed.
-        ValueError: a bad signature, batch size or threshold, or a threshold
-            without a memory corpus.
+        ValueError: a bad signature, batch size, threshold or accelerator
+            marker, or a threshold without a memory corpus.
+        translate.toolkit.ToolkitMissing: `checks` without Translate Toolkit
+            installed (found before the model is loaded).
+        translate.checks.CheckerError: the toolkit's process failed.
         RuntimeError: see `write_filled`.
     """
     # Argument errors first, before minutes of loading and translating.
@@ -587,21 +804,30 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     if memory_threshold is not None and memory_corpus is None:
         raise ValueError("a memory threshold was given without a memory corpus.")
+    accelerators.check_marker(accelerator)
     catalog = read_catalog(catalog_path)
-    model = ExportedModel(export_dir, signature)
-    tm = threshold = None
-    if memory_corpus is not None:
-        tm = TranslationMemory.from_corpus(memory_corpus)
-        threshold = (memory_threshold if memory_threshold is not None
-                     else assist.dev_threshold(model, memory_corpus, tm=tm))
+    with Checker(catalog.metadata.get("Language") or None, accelerator) as checker:
+        if checks:
+            checker.start()  # a missing toolkit is reported before the model loads
+        model = ExportedModel(export_dir, signature)
+        tm = threshold = None
+        if memory_corpus is not None:
+            tm = TranslationMemory.from_corpus(memory_corpus)
+            threshold = (memory_threshold if memory_threshold is not None
+                         else assist.dev_threshold(model, memory_corpus, tm=tm))
+        n_best = signature == SERVING_SIGNATURE
+        label = model.n_best_label if n_best else model.label
 
-    def translate(sentences):
-        return model.translate(sentences, batch_size, progress=progress)
+        def translate_n_best(sentences):
+            if n_best:
+                return model.n_best(sentences, batch_size, progress=progress, with_format=True)
+            return [[text] for text in model.translate(sentences, batch_size, progress=progress)]
 
-    summary = fill_catalog(catalog, translate, model_label=model.label, memory=tm,
-                           threshold=threshold)
+        summary = fill_catalog(catalog, model_label=label, translate_n_best=translate_n_best,
+                               memory=tm, threshold=threshold,
+                               checker=checker if checks else None, accelerator=accelerator)
     write_filled(catalog_path, catalog, summary.filled_entries, out)
-    summary.catalog, summary.out, summary.model = str(catalog_path), str(out), model.label
+    summary.catalog, summary.out, summary.model = str(catalog_path), str(out), label
     return summary
 
 
