@@ -10,23 +10,23 @@ LINES = ["Open %s", "Click <b>here</b>", "Wait 30 seconds"]
 
 
 class OneBest:
-    """A translator as `translate.inference.Translator` is: `translate` only."""
+    """A greedy `translate.inference.Translator`: one hypothesis per sentence."""
 
     answers = {"Open %s": "%s öffnen", "Click <b>here</b>": "Klicken Sie hier",
                "Wait 30 seconds": "Warten Sie dreißig Sekunden"}
 
-    def translate(self, sentences, batch_size=64, progress=None):
-        return [self.answers[s] for s in sentences]
+    def n_best(self, sentences, batch_size=64, progress=None):
+        return [[self.answers[s]] for s in sentences]
 
 
 class NBest(OneBest):
-    """One with `n_best`, as the translator of issue 13 has."""
+    """A beam search translator: several hypotheses, best first."""
 
     hypotheses = {"Open %s": ["Öffnen", "%s öffnen"],
                   "Click <b>here</b>": ["Klicken Sie hier", "Klicken Sie <b>hier</b>"],
                   "Wait 30 seconds": ["Warten Sie dreißig Sekunden", "Warte"]}
 
-    def n_best(self, sentences):
+    def n_best(self, sentences, batch_size=64, progress=None):
         return [self.hypotheses[s] for s in sentences]
 
 
@@ -49,7 +49,7 @@ def test_check_prints_the_first_passing_hypothesis(tmp_path, monkeypatch, capsys
         "hypotheses of the other 1 failed: numbers 1"]
 
 
-def test_check_without_n_best_checks_the_one_translation(tmp_path, monkeypatch, capsys):
+def test_check_with_one_hypothesis_checks_it(tmp_path, monkeypatch, capsys):
     out, err = run_check(tmp_path, monkeypatch, capsys, OneBest())
     assert out.splitlines() == [OneBest.answers[line] for line in LINES]
     assert "line 2: no hypothesis passes the checks; the first, printed, fails xmltags" in err
