@@ -14,7 +14,8 @@ Debian system (/usr/share/locale/de/LC_MESSAGES, 85 readable .mo files,
 
 * printf, C and Python: `%` [position `N$`] [flags `-+#0'I`] [width `N`,
   `*` or `*N$`] [precision `.N`, `.*`] [length `hh h l ll L q j z Z t`]
-  conversion `d i o u x X e E f F g G a A c C s S p n m`: 22,424, `%s`
+  conversion `d i o u x X e E f F g G a A c C s S p n m`, and Python's `r`
+  (`%r`, common in Python projects' catalogs): 22,424, `%s`
   alone 16,668. The space flag is left out on purpose: "100% done" and
   "50% off" are prose, not `% d` and `% o`; allowing it would add 28
   matches to the msgids, all prose ("ARG1 % ARG2", "93% of width").
@@ -65,7 +66,7 @@ _PRINTF = (
     r"(?:[0-9]+|\*(?:[1-9][0-9]*\$)?)?"          # width
     r"(?:\.(?:[0-9]+|\*(?:[1-9][0-9]*\$)?)?)?"    # precision
     r"(?:hh|h|ll|l|L|q|j|z|Z|t)?"               # length modifier
-    r"[diouxXeEfFgGaAcCsSpnm]")                 # conversion
+    r"[diouxXeEfFgGaAcCsSpnmr]")                # conversion (r: Python's repr)
 
 _PYTHON_NAMED = (
     r"%\([A-Za-z_][A-Za-z0-9_]*\)"              # %(name)
