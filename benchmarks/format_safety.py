@@ -607,7 +607,8 @@ def markdown(report):
     groups = {**report["sets"], "all": report["all"]}
     counts = [
         "| set | catalogs | entries | in training / memory | filled: memory + model | kept "
-        "| msgfmt passed | pofilter failures /100 filled: machine | human "
+        "| msgfmt passed (filled entries it checks) | pofilter failures /100 filled: machine "
+        "| human "
         "| critical only: machine | human |",
         "|---|---|---|---|---|---|---|---|---|---|---|"]
     quality = [
@@ -624,7 +625,7 @@ def markdown(report):
             f"| {name} | {g['catalogs']} | {g['entries']:,} "
             f"| {g['in_training']:,} / {g['in_memory']:,} | {g['filled']:,}: "
             f"{g['from_memory']:,} + {g['from_model']:,} | {g['kept_untranslated']:,} "
-            f"| {g['msgfmt_passed']} of {g['catalogs']} "
+            f"| {g['msgfmt_passed']} of {g['catalogs']} ({g['format_flagged_filled']:,}) "
             f"| {_num(p['machine_per_100'])} | {_num(p['human_per_100'])} "
             f"| {_num(p['machine_critical_per_100'])} | {_num(p['human_critical_per_100'])} |")
         quality.append(
