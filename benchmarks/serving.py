@@ -1,7 +1,7 @@
 """Serving speed of an export: batch-1 latency and batch-64 throughput per signature.
 
     python benchmarks/serving.py --export runs/export/translator [--tsv FILE]
-        [--requests 200] [--warmup 20] [--batches 5]
+        [--requests 200] [--warmup 20] [--batches 5] [--baseline OTHER_EXPORT]
 
 The export is loaded the way TF Serving runs it: `import tensorflow_text` (the
 SentencePiece ops), `tf.saved_model.load`, and its signatures called with a
@@ -15,6 +15,11 @@ alone (no HTTP or gRPC either: add the network on top). For
   take turns on each message, so that on a shared machine both see the same
   load;
 - batch 64: `--batches` requests of 64 such messages, sentences per second.
+
+With `--baseline`, another export's signatures take turns with these on the
+same messages, and the batch-1 median ratios (this / baseline) are printed:
+e.g. a masking model against one without masking, for what masking in the
+graph costs.
 
 Messages: the source column of `--tsv` (those of 8 to 12 words), or a built-in
 list of software messages of about 10 words. Targets, on 2 CPU cores: greedy
@@ -133,6 +138,8 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests first")
     parser.add_argument("--batches", type=int, default=5,
                         help="batch-64 requests timed per signature")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="another export timed in turn with this one (ratios printed)")
     args = parser.parse_args(argv)
     if min(args.requests, args.batches) < 1 or args.warmup < 0:
         parser.error("--requests and --batches must be >= 1, --warmup >= 0")
@@ -154,14 +161,22 @@ def main(argv=None):
     print("| signature | batch 1 median ms | batch 1 p95 ms | batch 64 sentences/s |\n"
           "|---|---|---|---|")
     functions = {name: loaded.signatures[name] for name in SIGNATURES}
-    times = latencies(functions, messages, args.requests, args.warmup)
+    baseline = {}
+    if args.baseline:
+        other = tf.saved_model.load(str(export_version(args.baseline)))
+        baseline = {f"baseline {name}": other.signatures[name] for name in SIGNATURES}
+    times = latencies({**functions, **baseline}, messages, args.requests, args.warmup)
     medians = {}
-    for name, function in functions.items():
+    for name, function in {**functions, **baseline}.items():
         medians[name] = float(np.median(1000 * times[name]))
         rate = throughput(function, messages, args.batches)
-        label = f"{name} (beam {beam})" if name == "serving_default" else f"{name} (greedy)"
+        label = f"{name} (beam {beam})" if name.endswith("serving_default") else f"{name} (greedy)"
         print(f"| {label} | {medians[name]:.1f} | {np.percentile(1000 * times[name], 95):.1f} | "
               f"{rate:.1f} |", flush=True)
+    for name in baseline:
+        mine = name.split(" ", 1)[1]
+        print(f"{mine}: batch 1 median {medians[mine] / medians[name]:.3f}x the baseline's "
+              f"({args.baseline})")
     ratio = medians["serving_default"] / medians["translate_greedy"]
     print(f"beam {beam} / greedy median latency: {ratio:.2f}x")
     greedy_met = medians["translate_greedy"] <= GREEDY_TARGET_MS
