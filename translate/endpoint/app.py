@@ -115,7 +115,7 @@ async def _parameters(request, limit):
     async def replay():  # the body already read, for Starlette's form parser
         return {"type": "http.request", "body": body, "more_body": False}
     try:
-        form = await Request(request.scope, replay).form(max_files=0)
+        form = await Request(request.scope, replay).form()
     except Exception as error:  # noqa: BLE001 (python-multipart's, Starlette's)
         raise RequestError(400, f"Invalid form data: {getattr(error, 'detail', error)}.") \
             from None
