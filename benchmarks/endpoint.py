@@ -10,7 +10,7 @@ of `translate.endpoint.app` under uvicorn, as `translate serve` runs it): one
 batches concurrent requests into one model call (up to 64 sentences, a
 bounded wait of `--batch-wait-ms`), the other makes one model call per
 request (`--batch-size 1`). This process is the clients: `requests`
-sessions, kept-alive connections, one message of about 10 words per
+connections (`http.client`, kept alive), one message of about 10 words per
 `POST /translate` (JSON, a list `q` of one text, as Weblate sends them).
 
 - Latency: `--requests` requests one after the other, the two endpoints
@@ -29,6 +29,8 @@ batching endpoint, whose lone requests wait for company at most
 
 import argparse
 import concurrent.futures
+import http.client
+import json
 import multiprocessing
 import os
 import platform
@@ -36,11 +38,12 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 
 import numpy as np
 import requests
 
-from software_messages import MESSAGES, tsv_messages  # beside this file
+import software_messages  # beside this file
 from translate.endpoint import server
 from translate.endpoint.languages import LanguagePair
 from translate.endpoint.limits import Limits
@@ -92,47 +95,71 @@ def start(export_dir, signature, pair, limits, deadline_s=300):
         time.sleep(0.2)
 
 
-def translate(session, url, message, pair):
-    """One `POST /translate` of one message; raises on anything but 200."""
-    response = session.post(url + "/translate", timeout=120,
-                            json={"q": [message], "source": pair.source,
-                                  "target": pair.target})
-    response.raise_for_status()
-    return response.json()["translatedText"]
+class Client:
+    """One kept-alive connection to an endpoint (`http.client`: the client's
+    own cost per request is far below `requests`', which on 2 shared cores
+    would be what is measured)."""
+
+    def __init__(self, url, pair):
+        host, port = urllib.parse.urlsplit(url)[1].rsplit(":", 1)
+        self.connection = http.client.HTTPConnection(host, int(port), timeout=120)
+        self.pair = pair
+
+    def translate(self, message):
+        """One `POST /translate` of one message; raises on anything but 200."""
+        body = json.dumps({"q": [message], "source": self.pair.source,
+                           "target": self.pair.target})
+        self.connection.request("POST", "/translate", body,
+                                {"Content-Type": "application/json"})
+        response = self.connection.getresponse()
+        answer = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"HTTP {response.status}: {answer[:300]!r}")
+        return json.loads(answer)["translatedText"]
 
 
 def latencies(urls, messages, pair, count, warmup):
     """Milliseconds per request to each URL, the URLs taking turns per message."""
-    sessions = {url: requests.Session() for url in urls}
+    clients = {url: Client(url, pair) for url in urls}
     times = {url: [] for url in urls}
     for i in range(warmup + count):
         message = messages[i % len(messages)]
         for url in urls:
             start = time.perf_counter()
-            translate(sessions[url], url, message, pair)
+            clients[url].translate(message)
             if i >= warmup:
                 times[url].append(1000 * (time.perf_counter() - start))
     return {url: np.array(t) for url, t in times.items()}
 
 
+def health(url):
+    """`(model calls, texts)` the endpoint has made and translated so far."""
+    state = requests.get(url + "/health", timeout=30).json()
+    return state["model_calls"], state["texts"]
+
+
 def throughput(url, messages, pair, clients, seconds):
-    """Sentences answered per second by `url` to `clients` concurrent clients."""
+    """`(sentences answered per second, mean sentences per model call)` of
+    `url` with `clients` concurrent clients."""
     stop = threading.Event()
 
     def client(index):
-        session, done = requests.Session(), 0
+        connection, done = Client(url, pair), 0
         while not stop.is_set():
-            translate(session, url, messages[(index * 7 + done) % len(messages)], pair)
+            connection.translate(messages[(index * 7 + done) % len(messages)])
             done += 1
         return done
 
+    calls, texts = health(url)
     with concurrent.futures.ThreadPoolExecutor(clients) as pool:
         start = time.perf_counter()
         futures = [pool.submit(client, i) for i in range(clients)]
         time.sleep(seconds)
         stop.set()
         done = sum(f.result() for f in futures)
-        return done / (time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+    calls_after, texts_after = health(url)
+    return done / elapsed, (texts_after - texts) / max(calls_after - calls, 1)
 
 
 def main(argv=None):
@@ -140,9 +167,7 @@ def main(argv=None):
     parser.add_argument("--export", required=True, metavar="DIR",
                         help="a version directory, or a model directory of versions")
     parser.add_argument("--signature", choices=SIGNATURES, default=SIGNATURES[0])
-    parser.add_argument("--tsv", metavar="FILE",
-                        help="messages: the sources of 8-12 words of this TSV "
-                             "(default: a built-in list)")
+    software_messages.add_argument(parser)
     parser.add_argument("--requests", type=int, default=200,
                         help="requests timed one after the other, per endpoint")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests first")
@@ -159,7 +184,7 @@ def main(argv=None):
         export_dir = resolve_export(args.export)
     except FileNotFoundError as error:
         parser.error(str(error))
-    messages = tsv_messages(args.tsv) if args.tsv else MESSAGES
+    messages = software_messages.chosen(args)
     pair = LanguagePair(*(export_languages(export_dir) or ("en", "de")))
 
     batching = Limits(batch_wait=args.batch_wait_ms / 1000)
@@ -174,10 +199,12 @@ def main(argv=None):
             throughput(url, messages, pair, args.clients, min(args.seconds, 2.0))
         times = latencies(list(urls.values()), messages, pair, args.requests, args.warmup)
         rates = {name: [] for name in urls}
+        batches = {name: [] for name in urls}
         for round_ in range(args.rounds):
             for name in (list(urls) if round_ % 2 == 0 else list(urls)[::-1]):
-                rates[name].append(throughput(urls[name], messages, pair, args.clients,
-                                              args.seconds))
+                rate, batch = throughput(urls[name], messages, pair, args.clients, args.seconds)
+                rates[name].append(rate)
+                batches[name].append(batch)
     finally:
         for process, _ in started.values():
             process.terminate()
@@ -192,15 +219,16 @@ def main(argv=None):
           f"{words:.1f} words on average ({args.tsv or 'built-in'}); {args.requests} "
           f"requests one by one, {args.clients} clients x {args.seconds:g} s x "
           f"{args.rounds} rounds")
-    print(f"| endpoint | median ms | p95 ms | {args.clients} clients, sentences/s |\n"
-          "|---|---|---|---|")
+    print(f"| endpoint | median ms | p95 ms | {args.clients} clients, sentences/s (each round) "
+          f"| texts per model call |\n|---|---|---|---|---|")
     labels = {"batching": f"batching (<= {batching.batch_sentences} sentences, wait <= "
                           f"{args.batch_wait_ms:g} ms)",
               "no batching": "no batching (one model call per request)"}
     for name, url in urls.items():
         print(f"| {labels[name]} | {np.median(times[url]):.1f} | "
               f"{np.percentile(times[url], 95):.1f} | {np.mean(rates[name]):.1f} "
-              f"({', '.join(f'{r:.1f}' for r in rates[name])}) |")
+              f"({', '.join(f'{r:.1f}' for r in rates[name])}) | "
+              f"{np.mean(batches[name]):.1f} |")
     median = float(np.median(times[urls["batching"]]))
     speedup = np.mean(rates["batching"]) / np.mean(rates["no batching"])
     print(f"batching / no batching throughput: {speedup:.2f}x; target >= "

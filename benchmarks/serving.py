@@ -37,7 +37,7 @@ import tensorflow_text  # noqa: E402,F401 (registers the SentencePiece ops)
 
 # Names and the version layout only: translate.signatures imports no TensorFlow.
 from translate.signatures import SIGNATURES, resolve_export  # noqa: E402
-from software_messages import MESSAGES, tsv_messages  # noqa: E402 (beside this file)
+import software_messages  # noqa: E402 (beside this file)
 
 GREEDY_TARGET_MS = 20.0
 BEAM_OVER_GREEDY_TARGET = 3.0
@@ -92,9 +92,7 @@ def main(argv=None):
     parser.add_argument("--export", required=True, metavar="DIR",
                         help="a version directory, or a directory of versions (the highest "
                              "is used)")
-    parser.add_argument("--tsv", metavar="FILE",
-                        help="messages: the sources of 8-12 words of this TSV "
-                             "(default: a built-in list)")
+    software_messages.add_argument(parser)
     parser.add_argument("--requests", type=int, default=200,
                         help="batch-1 requests timed per signature")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests first")
@@ -108,7 +106,7 @@ def main(argv=None):
         export_dir = export_version(args.export)
     except FileNotFoundError as error:
         parser.error(str(error))
-    messages = tsv_messages(args.tsv) if args.tsv else MESSAGES
+    messages = software_messages.chosen(args)
     loaded = tf.saved_model.load(str(export_dir))
     settings_file = export_dir / "assets" / "decoding.json"
     beam = (json.loads(settings_file.read_text())["beam_width"]

@@ -2,8 +2,8 @@
 10 words (`MESSAGES`), or those of a corpus file (`tsv_messages`).
 
 Shared by `serving.py` (the export's signatures) and `endpoint.py` (the HTTP
-endpoint); imports nothing heavy, so a benchmark's client loads no
-TensorFlow.
+endpoint), with their `--tsv` option (`add_argument`, `chosen`); imports
+nothing heavy, so a benchmark's client loads no TensorFlow.
 """
 
 MESSAGES = [
@@ -38,3 +38,15 @@ def tsv_messages(path, low=8, high=12):
     if not messages:
         raise SystemExit(f"{path}: no source of {low} to {high} words")
     return messages
+
+
+def add_argument(parser):
+    """Adds `--tsv FILE` (the messages' source) to an `argparse` parser."""
+    parser.add_argument("--tsv", metavar="FILE",
+                        help="messages: the sources of 8-12 words of this TSV "
+                             "(default: a built-in list)")
+
+
+def chosen(args):
+    """The messages `--tsv` names: `tsv_messages(args.tsv)`, or `MESSAGES`."""
+    return tsv_messages(args.tsv) if args.tsv else MESSAGES

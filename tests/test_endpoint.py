@@ -73,6 +73,7 @@ class Endpoint:
         return requests.post(self.url + "/translate", timeout=60, **kwargs)
 
     def stop(self):
+        """Stops the process (SIGTERM: a clean shutdown; SIGKILL after 30 s)."""
         self.process.terminate()
         try:
             self.process.wait(timeout=30)
@@ -163,13 +164,21 @@ def servers(models, tmp_path_factory):
                    "tf_serving": tf_serving}
     finally:
         for server in started.values():
+            server.process.terminate()  # all at once: each takes a while to exit
+        for server in started.values():
             server.stop()
 
 
 @pytest.fixture(scope="module")
-def direct(models):
-    """The tiny export's own translations (loaded in this process)."""
-    return ExportedModel(models / "1").translate
+def tiny_model(models):
+    """The tiny export, loaded in this process."""
+    return ExportedModel(models / "1")
+
+
+@pytest.fixture(scope="module")
+def direct(tiny_model):
+    """The tiny export's own translations."""
+    return tiny_model.translate
 
 
 @pytest.fixture(scope="module")
@@ -240,11 +249,11 @@ def test_through_tf_serving(servers, direct, texts, protocol):
         assert weblate_translate(servers["grpc"].url, ["x", "Open"]) == ["X", "OPEN"]
 
 
-def test_the_exported_models_n_best(models):
+def test_the_exported_models_n_best(models, tiny_model):
     assert ExportedModel(models / "2").n_best(["a", "b c"]) == [
         ["A", "a (2)", "A", "alt a"], ["B C", "b c (2)", "B C", "alt b c"]]
     with pytest.raises(SignatureNotFound, match="has no signature 'translate_n_best'"):
-        ExportedModel(models / "1").n_best(["a"])
+        tiny_model.n_best(["a"])
 
 
 @pytest.mark.parametrize("protocol", ["rest", "grpc"])
@@ -350,7 +359,8 @@ def test_api_keys_and_unknown_routes(servers):
     url = servers["embedded"].url
     assert requests.get(url + "/nope", timeout=10).json() == {"error": "Not Found"}
     assert requests.get(url + "/translate", timeout=10).status_code == 405
-    assert requests.get(url + "/health", timeout=10).json() == {"status": "ok"}
+    health = requests.get(url + "/health", timeout=10).json()
+    assert health["status"] == "ok" and health["texts"] >= health["model_calls"] > 0
     # Still serving after every refusal above.
     assert servers["embedded"].process.poll() is None
 
@@ -516,6 +526,44 @@ def test_requests_that_arrive_while_the_model_runs_share_its_next_call():
     assert batcher.calls == 2
 
 
+def test_a_lone_client_is_not_held_but_a_call_waits_for_clients_coming_back():
+    calls = []
+
+    def model(sentences):
+        calls.append(list(sentences))
+        return sentences
+
+    batcher = MicroBatcher(model, max_wait=10.0)  # a wait no test would sit out
+    try:
+        start = time.monotonic()
+        for text in ("alone", "again"):
+            assert batcher.submit([text]).result(5) == [text]
+        assert time.monotonic() - start < 5, "one request answered, none queued: no wait"
+        # While "x" is translated, three requests queue; the next call takes
+        # them and waits for x's client to come back ("y") ...
+        backend = SlowBackend()
+        batcher.function = backend.translate
+        blocker = batcher.submit(["x"])
+        while not backend.calls:
+            time.sleep(0.01)
+        queued = [batcher.submit([t]) for t in ("a", "b", "c")]
+        backend.release.set()
+        assert blocker.result(5) == ["X"]
+        time.sleep(0.2)
+        queued.append(batcher.submit(["y"]))
+        assert [f.result(5) for f in queued] == [["A"], ["B"], ["C"], ["Y"]]
+        # ... and then for as many as it answered, however they trickle in.
+        later = [batcher.submit(["d"])]
+        for text in ("e", "f", "g"):
+            time.sleep(0.2)
+            later.append(batcher.submit([text]))
+        assert [f.result(15) for f in later] == [["D"], ["E"], ["F"], ["G"]]
+    finally:
+        batcher.close()
+    assert calls == [["alone"], ["again"]]
+    assert backend.calls == [["x"], ["a", "b", "c", "y"], ["d", "e", "f", "g"]]
+
+
 def test_a_failing_model_fails_its_batch_and_the_batcher_goes_on():
     calls = []
 
@@ -536,3 +584,28 @@ def test_a_failing_model_fails_its_batch_and_the_batcher_goes_on():
         MicroBatcher(model, max_sentences=0)
     with pytest.raises(ValueError, match="batch_wait"):
         Limits(batch_wait=-1)
+
+
+def test_connections_to_the_bound_socket_send_without_delay():
+    """Nagle's algorithm off on every accepted connection (asyncio turns it
+    off only for a socket that names TCP): else each answer waits for a
+    delayed ACK, 40 ms a request."""
+    import asyncio
+
+    async def check():
+        found = asyncio.get_running_loop().create_future()
+
+        async def handle(reader, writer):
+            sock = writer.get_extra_info("socket")
+            found.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        listening = await asyncio.start_server(handle, sock=endpoint_server.bind("127.0.0.1", 0))
+        async with listening:
+            port = listening.sockets[0].getsockname()[1]
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            nodelay = await asyncio.wait_for(found, 10)
+            writer.close()
+        return nodelay
+
+    assert asyncio.run(check()) != 0

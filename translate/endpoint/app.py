@@ -16,8 +16,9 @@ runs it with uvicorn. The routes, as LibreTranslate answers them:
   `alternatives` > 0 also `"alternatives"`: a list of up to that many other
   translations (for a list `q`, one such list per text), none of them equal
   to the translation, none repeated.
-- `GET /health`: `{"status": "ok"}`, for a load balancer or a container's
-  health check.
+- `GET /health`: `{"status": "ok", "model_calls": N, "texts": M}`, for a
+  load balancer or a container's health check (`texts / model_calls` is
+  the mean batch).
 
 Every error is a JSON object `{"error": "..."}` saying what is wrong, with a
 4xx status for a bad request: invalid JSON or form data (400), a missing or
@@ -32,11 +33,12 @@ traceback); the server goes on.
 
 Requests meet the model through two `MicroBatcher`s (one for translations,
 one for n-best lists), so the texts of concurrent requests go to the model
-in one call, in a worker thread; each request's own work (checking it,
-looking up the memory) runs in Starlette's thread pool, so nothing slow
-runs on the event loop.
+in one call, in a worker thread; a handler awaits its batch's future, and
+the memory's lookups run in Starlette's thread pool, so nothing slow runs
+on the event loop.
 """
 
+import asyncio
 import contextlib
 import dataclasses
 import hmac
@@ -221,26 +223,28 @@ class _Service:
     def _no_n_best(sentences):
         raise SignatureNotFound("the backend has no n-best translations.")
 
-    def answer(self, texts, alternatives):
-        """`(translations, alternatives or None)` for a checked request.
-
-        Runs in a worker thread: it blocks on the batchers' futures.
-        """
+    async def answer(self, texts, alternatives):
+        """`(translations, alternatives or None)` for a checked request."""
         if not alternatives:
+            if self.memory is None:  # the common case: no thread of its own
+                return await asyncio.wrap_future(self.translations.submit(texts)), None
             model = self.translations.submit
-            return self._with_memory(texts, lambda rest: model(rest).result()), None
-        hypotheses = self.n_best.submit(texts).result()
+            return await self._with_memory(texts, lambda rest: model(rest).result()), None
+        hypotheses = await asyncio.wrap_future(self.n_best.submit(texts))
         best = dict(zip(texts, (h[0] for h in hypotheses)))
-        translations = self._with_memory(texts, lambda rest: [best[t] for t in rest])
+        translations = (await self._with_memory(texts, lambda rest: [best[t] for t in rest])
+                        if self.memory is not None else [h[0] for h in hypotheses])
         return translations, [_others(h, t, alternatives)
                               for h, t in zip(hypotheses, translations)]
 
-    def _with_memory(self, texts, translate):
-        if self.memory is None:
-            return translate(texts)
+    async def _with_memory(self, texts, translate):
+        """The memory's translations where usable, `translate(rest)` elsewhere,
+        in a worker thread (the lookup, and `translate` may block)."""
         from translate import assist  # scikit-learn and sacrebleu: only with a memory
 
-        return assist.memory_first(texts, self.memory, self.memory_threshold, translate)[0]
+        outputs, _ = await run_in_threadpool(assist.memory_first, texts, self.memory,
+                                             self.memory_threshold, translate)
+        return outputs
 
 
 def create_app(backend, pair, *, api_keys=(), limits=None, memory=None,
@@ -285,15 +289,17 @@ def create_app(backend, pair, *, api_keys=(), limits=None, memory=None,
         return JSONResponse(languages)
 
     async def health(request):
-        return JSONResponse({"status": "ok"})
+        batchers = (service.translations, service.n_best)
+        return JSONResponse({"status": "ok",
+                             "model_calls": sum(b.calls for b in batchers),
+                             "texts": sum(b.sentences for b in batchers)})
 
     async def translate(request):
         try:
             parameters = await _parameters(request, limits.max_body_bytes)
             _check_key(parameters, keys)
             checked = _check_translate(parameters, pair, limits)
-            translations, others = await run_in_threadpool(
-                service.answer, checked.texts, checked.alternatives)
+            translations, others = await service.answer(checked.texts, checked.alternatives)
         except RequestError as error:
             return _error(error.status, error.message)
         except SignatureNotFound as error:

@@ -4,12 +4,22 @@ A model translates a batch of 8 sentences in far less than 8 times the time
 of one (the matmuls fill the cores, the search's per-step overhead is paid
 once), so an HTTP endpoint that gets requests one by one from many clients
 gathers them: requests are queued, and one worker thread takes the first
-one, waits at most `max_wait` seconds (counted from that request's arrival)
-for others until `max_sentences` sentences are gathered, and makes one call
-of the model for all of them. A request that waited longer than `max_wait`
-(it arrived while the model was busy) starts the next batch at once, with
-whatever else is queued: the wait is bounded, never added on top of a busy
-model's time.
+one with every other request already queued (up to `max_sentences`
+sentences) and makes one call of the model for all of them.
+
+Whether to wait for more: clients that each send their next request once
+answered (Weblate, a translator's browser) come back a few milliseconds
+after their answer, while the requests that came during the model call are
+already queued. Taking only what is queued splits the clients into two
+groups that then alternate, each call half full and about as slow as a full
+one (a search runs as long as its longest sentence). So the batcher expects
+the requests its previous call answered (they may come back) plus those
+that queued meanwhile, and while it has fewer it waits for more: at most
+`max_wait` seconds after the model became free or the first request came,
+whichever is later. A lone client (one request answered, none queued) is
+never held back, the wait is bounded on top of the model's own time, and
+the expectation follows the load (a call cut short by the deadline lowers
+it).
 
 The worker is a thread, so the model runs off the asyncio event loop (the
 web server keeps answering, e.g. `GET /languages`, while it runs): a request
@@ -49,7 +59,9 @@ class MicroBatcher:
             batch (a request is never split, so one with more sentences is
             a batch of its own); 1 turns batching off: every request is a
             call of its own.
-        max_wait: the most seconds a request waits for others to join it.
+        max_wait: the most seconds a call waits for more requests once the
+            model is free (only while it has fewer than it expects: see the
+            module doc).
         max_pending: the most sentences queued and not yet in a call; a
             request beyond it raises `Busy` rather than queue without bound.
         name: the thread's name.
@@ -70,11 +82,15 @@ class MicroBatcher:
         self.max_wait = float(max_wait)
         self.max_pending = max_pending
         self.calls = 0
-        """Model calls made so far (what batching saves shows here)."""
+        """Model calls made so far."""
+        self.sentences = 0
+        """Sentences given to those calls (`sentences / calls`: the mean batch)."""
         self._queue = queue.Queue()
         self._pending = 0
         self._lock = threading.Lock()
         self._closed = False
+        self._expected = 1  # requests the next call is expected to gather (see the module doc)
+        self._free_since = time.monotonic()  # when the last call ended
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -120,10 +136,13 @@ class MicroBatcher:
     def _gather(self, first):
         """`first` and the requests that join it within the bounds."""
         batch, count = [first], len(first.sentences)
-        deadline = first.arrived + self.max_wait
+        deadline = max(first.arrived, self._free_since) + self.max_wait
         while count < self.max_sentences:
             try:
-                item = self._queue.get(timeout=max(deadline - time.monotonic(), 0.0))
+                if len(batch) < self._expected:
+                    item = self._queue.get(timeout=max(deadline - time.monotonic(), 0.0))
+                else:
+                    item = self._queue.get_nowait()
             except queue.Empty:
                 break
             if item is _STOP:
@@ -153,6 +172,9 @@ class MicroBatcher:
                 continue
             finally:
                 self.calls += 1
+                self.sentences += len(sentences)
+                self._free_since = time.monotonic()
+                self._expected = len(batch) + self._queue.qsize()
             start = 0
             for request in batch:
                 request.future.set_result(results[start:start + len(request.sentences)])
