@@ -23,6 +23,10 @@ class Limits:
             model call.
         max_pending: the most sentences waiting for the model (beyond it:
             503).
+
+    Raises:
+        ValueError: a limit that is not a positive integer, or a
+            `batch_wait` outside 0-60 seconds.
     """
 
     max_body_bytes: int = 1 << 20
