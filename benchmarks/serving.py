@@ -42,29 +42,10 @@ import tensorflow_text  # noqa: E402,F401 (registers the SentencePiece ops)
 
 # Names and the version layout only: translate.signatures imports no TensorFlow.
 from translate.signatures import SIGNATURES, resolve_export  # noqa: E402
+import software_messages  # noqa: E402 (beside this file)
 
 GREEDY_TARGET_MS = 20.0
 BEAM_OVER_GREEDY_TARGET = 3.0
-
-MESSAGES = [
-    "Could not open file %s because the disk is full.",
-    "The printer %s is not responding, check the cable connection.",
-    "Deleted {count} items from the trash folder of the user.",
-    "Unable to connect to the network, please try again later.",
-    "The package %s could not be installed because of conflicts.",
-    "Your password must contain at least %d characters and digits.",
-    "Saving the document failed; do you want to try again?",
-    "The window could not be closed while a download is running.",
-    "A new version of %s is available, restart to update.",
-    "The key %s was not found in the configuration file.",
-    "Copied %d of %d files to the selected folder so far.",
-    "The account %s has been locked after too many attempts.",
-    "Select a folder where the exported messages should be saved.",
-    "The connection to the server was lost during the upload.",
-    "Do you really want to remove the selected %d messages?",
-    "Invalid date format in line %u of the input file.",
-]
-
 
 def export_version(path):
     """The version directory to time: `resolve_export`'s, or the highest
@@ -76,20 +57,6 @@ def export_version(path):
         if len(models) != 1:
             raise
         return resolve_export(models[0])
-
-
-def tsv_messages(path, low=8, high=12):
-    """Distinct sources of `low` to `high` words from a `source<TAB>target` file."""
-    seen, messages = set(), []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            source = line.rstrip("\n").split("\t", 1)[0].strip()
-            if low <= len(source.split()) <= high and source not in seen:
-                seen.add(source)
-                messages.append(source)
-    if not messages:
-        raise SystemExit(f"{path}: no source of {low} to {high} words")
-    return messages
 
 
 def latencies(functions, messages, requests, warmup):
@@ -130,9 +97,7 @@ def main(argv=None):
     parser.add_argument("--export", required=True, metavar="DIR",
                         help="a version directory, or a directory of versions (the highest "
                              "is used)")
-    parser.add_argument("--tsv", metavar="FILE",
-                        help="messages: the sources of 8-12 words of this TSV "
-                             "(default: a built-in list)")
+    software_messages.add_argument(parser)
     parser.add_argument("--requests", type=int, default=200,
                         help="batch-1 requests timed per signature")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests first")
@@ -148,7 +113,7 @@ def main(argv=None):
         export_dir = export_version(args.export)
     except FileNotFoundError as error:
         parser.error(str(error))
-    messages = tsv_messages(args.tsv) if args.tsv else MESSAGES
+    messages = software_messages.chosen(args)
     loaded = tf.saved_model.load(str(export_dir))
     settings_file = export_dir / "assets" / "decoding.json"
     beam = (json.loads(settings_file.read_text())["beam_width"]

@@ -52,8 +52,8 @@ def tiny_export(tmp_path_factory):
 
     Returns the root directory: `corpus/` (the synthetic corpus), `run/` (the
     `tiny` preset after one epoch, its weights varied: `messages.vary_weights`)
-    and `models/translator/1/` (its export). Tests must not change these
-    directories.
+    and `models/translator/1/` (its export, recording the pair en -> de).
+    Tests must not change these directories.
     """
     from messages import tiny_corpus, tiny_run, vary_weights
     from translate.export import export
@@ -61,5 +61,5 @@ def tiny_export(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny_export")
     tiny_run(tiny_corpus(root), root / "run", epochs=1)
     vary_weights(root / "run")
-    export(root / "run", root / "models")
+    export(root / "run", root / "models", languages=("en", "de"))
     return root

@@ -115,8 +115,11 @@ class Models:
 
 
 def _json_value(value):
+    """A tensor's value (of one instance) as JSON: nested lists, as TF Serving."""
     if isinstance(value, bytes):
         return value.decode("utf-8")
+    if getattr(value, "ndim", 0):
+        return [_json_value(v) for v in value]
     return value.item() if hasattr(value, "item") else value
 
 

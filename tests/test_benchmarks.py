@@ -58,3 +58,20 @@ def test_translation_benchmark_runs_with_a_config(tiny_export, tmp_path):
     assert re.search(r"model: [\d,]+ parameters", result.stdout)
     assert re.search(r"training, .*config.yaml, 3 batches: [\d,]+ target tokens/s "
                      r"\(first pass, compiling: [\d,]+\)", result.stdout), result.stdout
+
+
+def test_endpoint_benchmark_runs_on_an_export(tiny_export):
+    result = subprocess.run(
+        [sys.executable, "benchmarks/endpoint.py", "--export",
+         str(tiny_export / "models" / "translator"), "--signature", "translate_greedy",
+         "--requests", "3", "--warmup", "1", "--clients", "2", "--seconds", "0.5",
+         "--rounds", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = re.findall(r"^\| (batching|no batching) .*\|$", result.stdout, re.MULTILINE)
+    assert rows == ["batching", "no batching"], result.stdout
+    assert re.search(r"^CPU: .+, \d+ cores; load average", result.stdout, re.MULTILINE)
+    assert re.search(r"batching / no batching throughput: [\d.]+x; target >= 3x: "
+                     r"(met|NOT met)", result.stdout)
+    assert re.search(r"median latency with batching: [\d.]+ ms; target <= 25 ms: "
+                     r"(met|NOT met)", result.stdout)

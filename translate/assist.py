@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from translate import evaluation, memory
+from translate.corpus import normalize
 
 
 def dev_threshold(translator, memory_corpus, run_dir=None, tm=None):
@@ -59,3 +60,41 @@ def translate_with_memory(translator, sources, tm, threshold, batch_size=64,
     matches = tm.lookup(sources)
     model_outputs = translator.translate(sources, batch_size, progress=progress)
     return memory.combine(sources, model_outputs, matches, threshold)
+
+
+def memory_first(sources, tm, threshold, translate):
+    """`(outputs, origins)`: memory where usable, and the model only for the rest.
+
+    As `translate po` fills a catalog: each message is looked up as the
+    corpus stores messages (`translate.corpus.normalize`: single spaces, no
+    leading or trailing whitespace), a match is used where
+    `translate.memory.usable` says so for the message as given, and
+    `translate` is asked only for the messages left (as given: an export
+    cleans its input itself), in one call. Unlike `translate_with_memory`,
+    the model does not translate what the memory fills.
+
+    Args:
+        sources: the messages, a list of strings.
+        tm: a `translate.memory.TranslationMemory`.
+        threshold: the similarity from which a usable match is taken.
+        translate: `f(sentences) -> translations` (a list of strings in, as
+            many out); not called when the memory fills every message.
+
+    Returns:
+        `(outputs, origins)` as `translate.memory.combine`.
+
+    Raises:
+        ValueError: `translate` returned a different number of translations
+            than it was given, or a bad `threshold`.
+    """
+    matches = tm.lookup([normalize(s) for s in sources])
+    rest = [i for i, (source, match) in enumerate(zip(sources, matches))
+            if not memory.usable(source, match, threshold)]
+    drafts = list(sources)  # stand-ins where the memory is used (combine ignores them)
+    translations = list(translate([sources[i] for i in rest])) if rest else []
+    if len(translations) != len(rest):
+        raise ValueError(f"the model returned {len(translations)} translations for "
+                         f"{len(rest)} messages.")
+    for i, translation in zip(rest, translations):
+        drafts[i] = translation
+    return memory.combine(sources, drafts, matches, threshold)

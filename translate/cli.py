@@ -7,6 +7,7 @@ import time
 from translate.config import CHOICES, ConfigError
 from translate.corpus import CorpusError
 from translate.distribute import STRATEGIES
+from translate.endpoint.limits import Limits
 from translate import serving, signatures
 from translate.accelerators import MARKERS
 from translate.checks import CheckerError
@@ -404,7 +405,21 @@ def _add_export(commands):
                    help="beam width of serving_default (default: the run's config)")
     p.add_argument("--length-penalty", type=float, metavar="A",
                    help="length penalty exponent (default: the run's config)")
+    _add_language_arguments(p, "record in the export (default: a gettext corpus's own, "
+                               "else none)")
     p.set_defaults(run=_run_export)
+
+
+def _add_language_arguments(p, what):
+    p.add_argument("--source", metavar="LANG", help=f"source language code to {what}")
+    p.add_argument("--target", metavar="LANG", help=f"target language code to {what}")
+
+
+def _languages(args):
+    """`(source, target)` from --source/--target, or None when neither is given."""
+    if (args.source is None) != (args.target is None):
+        raise ValueError("--source and --target go together: give both language codes.")
+    return None if args.source is None else (args.source, args.target)
 
 
 def _run_export(args):
@@ -412,7 +427,7 @@ def _run_export(args):
 
     path = export(args.run_dir, args.out, name=args.name, version=args.version,
                   force=args.force, beam_width=args.beam,
-                  length_penalty=args.length_penalty)
+                  length_penalty=args.length_penalty, languages=_languages(args))
     print(path)
 
 
@@ -523,6 +538,125 @@ def _run_po(args):
             print(f"  ... and {len(msgids) - 5} more")
 
 
+def _add_serve(commands):
+    p = commands.add_parser(
+        "serve", help="a LibreTranslate-compatible HTTP endpoint (for Weblate) in front of "
+                      "an export",
+        description="Answers LibreTranslate's API (GET /languages, POST /translate with q, "
+                    "source, target, format, alternatives, api_key; JSON or form data) with "
+                    "an exported model, loaded here (--model) or served by TF Serving "
+                    "(--tf-serving). The texts of concurrent requests go to the model in one "
+                    "call. Stops on Ctrl-C or SIGTERM.")
+    model = p.add_argument_group("the model")
+    model.add_argument("--model", metavar="EXPORT_DIR",
+                       help="a version directory of `translate export`, or its model "
+                            "directory (the highest version); with --tf-serving only read "
+                            "for its language pair")
+    model.add_argument("--tf-serving", metavar="HOST:PORT",
+                       help="forward to this TF Serving instead of loading the model (its "
+                            "REST port, 8501, or with --protocol grpc its gRPC port, 8500)")
+    model.add_argument("--protocol", choices=serving.PROTOCOLS, default="rest",
+                       help="how to talk to --tf-serving (default: %(default)s)")
+    model.add_argument("--name", default="translator",
+                       help="the model's name on TF Serving (default: %(default)s)")
+    model.add_argument("--model-version", type=int, metavar="N",
+                       help="the version TF Serving is asked for (default: its latest)")
+    model.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="seconds one TF Serving request may take (default: %(default)s)")
+    _add_signature_argument(model)
+    _add_language_arguments(model, "answer for (default: the pair the export records)")
+    _add_memory_arguments(model)
+    web = p.add_argument_group("the endpoint")
+    web.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default: %(default)s; 0.0.0.0 for all)")
+    web.add_argument("--port", type=int, default=5000,
+                     help="port to listen on (default: %(default)s; 0: a free one)")
+    web.add_argument("--api-key", action="append", default=[], metavar="KEY",
+                     help="a key a request must give as api_key (repeat for several; "
+                          "default: none needed)")
+    web.add_argument("--api-key-file", metavar="FILE",
+                     help="more keys, one per line (kept out of the process list)")
+    defaults = Limits()
+    web.add_argument("--batch-size", type=int, default=defaults.batch_sentences, metavar="N",
+                     help="the most texts of concurrent requests in one model call "
+                          "(default: %(default)s; 1: no batching)")
+    web.add_argument("--batch-wait-ms", type=float, default=defaults.batch_wait * 1000,
+                     metavar="MS", help="the most a request waits for others to join its "
+                                        "model call (default: %(default)s)")
+    web.add_argument("--max-texts", type=int, default=defaults.max_texts, metavar="N",
+                     help="the most texts in one request (default: %(default)s)")
+    web.add_argument("--max-chars", type=int, default=defaults.max_chars, metavar="N",
+                     help="the most characters in one text (default: %(default)s)")
+    web.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes,
+                     metavar="N", help="the largest request body (default: %(default)s)")
+    web.add_argument("--log-level", default="info",
+                     choices=("critical", "error", "warning", "info", "debug"),
+                     help="the server's log (default: %(default)s; warning hides the "
+                          "access log)")
+    p.set_defaults(run=_run_serve)
+
+
+def _api_keys(args):
+    keys = list(args.api_key)
+    if args.api_key_file:
+        with open(args.api_key_file, encoding="utf-8") as f:
+            keys += [line.strip() for line in f if line.strip()]
+    if any(not key.strip() for key in keys):
+        raise ValueError("an --api-key must not be empty.")
+    return keys
+
+
+def _run_serve(args):
+    from translate.endpoint import server
+    from translate.endpoint.languages import LanguagePair
+
+    if args.model is None and args.tf_serving is None:
+        raise ValueError("name the model: --model EXPORT_DIR, or --tf-serving HOST:PORT.")
+    pair = _languages(args) or (signatures.export_languages(args.model) if args.model else None)
+    if pair is None:
+        raise ValueError(
+            (f"the export {args.model} does not record its language pair"
+             if args.model else "TF Serving does not say the model's language pair")
+            + ": pass --source LANG --target LANG (e.g. --source en --target de).")
+    pair = LanguagePair(*pair)
+    limits = Limits(max_body_bytes=args.max_body_bytes, max_texts=args.max_texts,
+                    max_chars=args.max_chars, batch_sentences=args.batch_size,
+                    batch_wait=args.batch_wait_ms / 1000)
+    keys = _api_keys(args)
+    if args.memory_threshold is not None and not args.memory:
+        raise ValueError("--memory-threshold needs --memory.")
+    tm = None
+    if args.memory:  # before minutes of loading: a missing corpus, a taken port
+        from translate import assist, memory
+
+        tm = memory.TranslationMemory.from_corpus(args.memory)
+    sock = server.bind(args.host, args.port)
+    if args.tf_serving:
+        backend = serving.connect(args.tf_serving, protocol=args.protocol, name=args.name,
+                                  version=args.model_version, signature=args.signature,
+                                  timeout=args.timeout)
+        label = f"TF Serving {backend.target}, model {args.name!r} ({args.signature})"
+    else:
+        from translate.po import ExportedModel
+
+        backend = ExportedModel(args.model, args.signature)
+        label = f"{backend.path} ({args.signature})"
+    threshold = args.memory_threshold
+    if tm is not None:
+        if threshold is None:
+            print("choosing the memory threshold on the memory corpus's dev split...",
+                  file=sys.stderr, flush=True)
+            threshold = assist.dev_threshold(backend, args.memory, tm=tm)
+        label += f", memory {args.memory} from similarity {threshold:.2f}"
+    from translate.endpoint.app import create_app
+
+    app = create_app(backend, pair, api_keys=keys, limits=limits, memory=tm,
+                     memory_threshold=threshold)
+    print(f"translate serve: {server.url(sock)} translates {pair} with {label}"
+          f"{'; API key needed' if keys else ''}", flush=True)
+    server.run(app, sock, log_level=args.log_level)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="translate", description="GRU neural machine translation.")
@@ -535,6 +669,7 @@ def build_parser():
     _add_export(commands)
     _add_client(commands)
     _add_po(commands)
+    _add_serve(commands)
     return parser
 
 
@@ -543,8 +678,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except (ConfigError, CorpusError, FileExistsError, FileNotFoundError,
-            ValueError, ServingError, ToolkitMissing, CheckerError) as error:
+    except (ConfigError, CorpusError, OSError, ValueError, ToolkitMissing,
+            CheckerError) as error:
+        # OSError: also FileNotFoundError, FileExistsError, ServingError.
         print(f"translate {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -60,7 +60,10 @@ Also written:
 
 - `assets/decoding.json`: the decoding settings fixed in the graph (beam
   width, length penalty, length limits, maximum source length and input
-  bytes) and where the model came from. It is a `tf.saved_model.Asset`, so it
+  bytes), where the model came from, and, where known, its language pair
+  (`"languages": {"source": "en", "target": "de"}`: given to `export`, or
+  that of a gettext corpus, `translate.prepare.language_pair`; an export
+  without it is still valid, `translate serve` then asks for the pair). It is a `tf.saved_model.Asset`, so it
   belongs to the SavedModel (listed in its asset file defs, copied by a
   re-save); TF Serving reads the version directory where it lies and needs
   nothing from it.
@@ -100,17 +103,16 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 import gru_keras
 from translate import config as config_lib
-from translate import decoding, masking
+from translate import decoding, masking, prepare
 from translate.atomic import atomic_directory
 from translate.inference import BYTES_PER_SOURCE_TOKEN, Translator
 from translate.signatures import (  # noqa: F401 (re-exported)
     FORMAT_OK_KEY, GREEDY_SIGNATURE, INPUT_KEY, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE,
-    OUTPUT_KEYS, SERVING_SIGNATURE, versions)
+    OUTPUT_KEYS, SERVING_SIGNATURE, SETTINGS_ASSET, versions)
 from translate.tokenizer import SPECIAL_IDS
 
 PAD, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["eos"]
 
-SETTINGS_ASSET = "decoding.json"
 WARMUP_FILE = "tf_serving_warmup_requests"
 
 WARMUP_SENTENCES = ("Could not open file %s.", "Deleted {count} items.",
@@ -305,8 +307,11 @@ def build_module(model, source_proto, target_proto, settings):
     return module, signatures
 
 
-def decoding_settings(run_dir, translator, beam_width=None, length_penalty=None):
-    """The settings fixed in the graph (recorded in `assets/decoding.json`)."""
+def decoding_settings(run_dir, translator, beam_width=None, length_penalty=None,
+                      languages=None):
+    """The settings fixed in the graph (recorded in `assets/decoding.json`),
+    and the `(source, target)` language pair where `languages` gives it or
+    the run's corpus says it."""
     run_config = config_lib.from_mapping(
         json.loads((Path(run_dir) / "config.json").read_text()))
     decode = dict(run_config["decode"])
@@ -315,6 +320,9 @@ def decoding_settings(run_dir, translator, beam_width=None, length_penalty=None)
     if length_penalty is not None:
         decode["length_penalty"] = length_penalty
     max_length = inspect.signature(decoding.beam_search).parameters["max_length"].default
+    if languages is None:
+        corpus_dir = json.loads((Path(run_dir) / "run.json").read_text())["corpus_dir"]
+        languages = prepare.language_pair(corpus_dir)
     return {
         "beam_width": decode["beam_width"],
         "length_penalty": decode["length_penalty"],
@@ -337,6 +345,7 @@ def decoding_settings(run_dir, translator, beam_width=None, length_penalty=None)
         "run_dir": str(Path(run_dir).resolve()),
         "tensorflow": tf.__version__,
         "tensorflow_text": tf_text.__version__,
+        **({"languages": dict(zip(("source", "target"), languages))} if languages else {}),
     }
 
 
@@ -387,7 +396,7 @@ def xla_must_compile(export_dir):
 
 
 def export(run_dir, base_dir, name="translator", version=None, force=False,
-           beam_width=None, length_penalty=None, checkpoint="best"):
+           beam_width=None, length_penalty=None, checkpoint="best", languages=None):
     """Exports a training run as a TF Serving SavedModel (see the module doc).
 
     Args:
@@ -401,6 +410,9 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
         beam_width, length_penalty: override the run config's decoding
             settings for `serving_default`.
         checkpoint: "best" or "latest".
+        languages: `(source, target)` language codes to record (e.g.
+            `("en", "de")`); None records the corpus's own where it says
+            them (a gettext corpus), else none.
 
     Returns:
         The `Path` of the version directory written.
@@ -408,7 +420,8 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
     Raises:
         FileExistsError: the version exists and `force` is false.
         FileNotFoundError: no run or no checkpoint at `run_dir`.
-        ValueError: a bad name, version, beam width or length penalty.
+        ValueError: a bad name, version, beam width, length penalty or
+            language pair.
         RuntimeError: the traced graph still asks for XLA (not written).
     """
     if not name or name.startswith(".") or "/" in name or "\\" in name:
@@ -423,6 +436,10 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
         raise ValueError(f"beam_width must be a positive integer, got {beam_width!r}.")
     if length_penalty is not None and not length_penalty >= 0:
         raise ValueError(f"length_penalty must be >= 0, got {length_penalty!r}.")
+    if languages is not None and (len(languages) != 2 or not all(
+            isinstance(code, str) and code.strip() for code in languages)):
+        raise ValueError(f"languages must be two language codes (source, target), "
+                         f"got {languages!r}.")
     target = model_dir / str(version)
     if target.exists() and not force:
         raise FileExistsError(
@@ -433,7 +450,7 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
                                                ("length_penalty", length_penalty))
                  if value is not None}
     translator = Translator.from_run(run_dir, checkpoint=checkpoint, **overrides)
-    settings = decoding_settings(run_dir, translator, beam_width, length_penalty)
+    settings = decoding_settings(run_dir, translator, beam_width, length_penalty, languages)
     settings["checkpoint"] = checkpoint
     module, signatures = build_module(
         translator.model, translator.source.serialized_model_proto(),

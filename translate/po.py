@@ -119,7 +119,7 @@ from translate.memory import TranslationMemory, usable
 from translate.placeholders import same_placeholders
 from translate.signatures import (  # noqa: F401 (resolve_export re-exported)
     INPUT_KEY, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE, OUTPUT_KEYS, SERVING_SIGNATURE,
-    resolve_export)
+    SignatureNotFound, resolve_export)
 
 MODEL_NAME = "gru-keras"
 """How the model names itself in the translator comments."""
@@ -154,6 +154,7 @@ class ExportedModel:
             as written in the comments.
         has_n_best: whether the export has the `translate_n_best` signature.
         n_best_label: the label of what `n_best` calls.
+        signatures: the names of all the SavedModel's signatures.
 
     Raises:
         FileNotFoundError: no export there (see `resolve_export`).
@@ -175,6 +176,7 @@ class ExportedModel:
             raise ValueError(f"{self.path} has no signature {signature!r}; it has "
                              f"{sorted(self._loaded.signatures)}.")
         self._function = self._loaded.signatures[signature]
+        self.signatures = sorted(self._loaded.signatures)
         self.has_n_best = N_BEST_SIGNATURE in self._loaded.signatures
         self.n_best_label = (f"{self.name} ({N_BEST_SIGNATURE})" if self.has_n_best
                              else self.label)
@@ -237,6 +239,37 @@ class ExportedModel:
                                 batch_size, progress)
         return [[(text.decode("utf-8"), bool(ok)) if with_format else text.decode("utf-8")
                  for text, ok in zip(texts, format_ok)] for texts, format_ok in found]
+
+    def n_best(self, sentences, batch_size=64):
+        """The n best translations of each sentence, best first.
+
+        Through the export's `translate_n_best` signature (n is fixed in
+        it), in batches of similar length.
+
+        Args:
+            sentences: a list of strings.
+            batch_size: sentences per call of the signature.
+
+        Returns:
+            A list with one list of n strings per sentence, in order.
+
+        Raises:
+            SignatureNotFound: the export has no `translate_n_best` (the
+                signatures it has are named).
+            ValueError: `batch_size` is below 1.
+        """
+        if N_BEST_SIGNATURE not in self.signatures:
+            raise SignatureNotFound(f"{self.path} has no signature {N_BEST_SIGNATURE!r}; it has "
+                                    f"{self.signatures}.")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+        function = self._loaded.signatures[N_BEST_SIGNATURE]
+
+        def n_best_batch(batch):
+            text = self._tf.constant(batch, self._tf.string)
+            rows = function(**{INPUT_KEY: text})[N_BEST_OUTPUT_KEYS[0]].numpy().tolist()
+            return [[t.decode("utf-8") for t in row] for row in rows]
+        return batching.by_length(n_best_batch, sentences, batch_size)
 
 
 @dataclasses.dataclass

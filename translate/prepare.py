@@ -135,6 +135,27 @@ def tokenizer_paths(corpus_dir):
     return tuple(corpus_dir / manifest["tokenizer"][side] for side in ("source", "target"))
 
 
+def language_pair(corpus_dir):
+    """`(source, target)` language codes of a corpus directory, where known.
+
+    Only gettext catalogs say their language: a corpus read with
+    `--gettext LANG` is English (the msgids) to LANG, written as a BCP 47
+    tag (`pt_BR` -> `pt-BR`, as Weblate and LibreTranslate write it). Any
+    other input names no language.
+
+    Args:
+        corpus_dir: a directory made by `translate prepare`.
+
+    Returns:
+        `(source, target)`, or None when the inputs do not say.
+    """
+    manifest = json.loads((Path(corpus_dir) / "manifest.json").read_text())
+    languages = {entry["gettext"] for entry in manifest.get("inputs", ()) if "gettext" in entry}
+    if len(languages) != 1:
+        return None
+    return "en", languages.pop().replace("_", "-")
+
+
 def _relative_paths(value, root):
     """The tokenizer description with paths relative to the corpus dir."""
     if isinstance(value, dict):

@@ -18,10 +18,12 @@ signatures' interface (`translate.signatures`: input `text`, outputs
 Both split a list of sentences into requests of at most `batch_size`
 sentences (similar lengths together: less padding for the server), send one
 request at a time with a timeout in seconds, and return the translations in
-the order of the sentences. Whatever goes wrong on the way raises
-`ServingError`, whose message names the address and says what happened: the
-server is down (connection refused), the request timed out, or the server's
-own error text.
+the order of the sentences. `n_best` asks the `translate_n_best` signature
+for the n best translations of each sentence. Whatever goes wrong on the way
+raises `ServingError`, whose message names the address and says what
+happened: the server is down (connection refused), the request timed out, or
+the server's own error text; a model without the signature asked for raises
+its subclass `SignatureNotServed`.
 
 Example:
 
@@ -42,7 +44,8 @@ only when a `GrpcClient` is made.
 import math
 
 from translate import batching
-from translate.signatures import INPUT_KEY, OUTPUT_KEYS, SERVING_SIGNATURE
+from translate.signatures import (INPUT_KEY, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE, OUTPUT_KEYS,
+                                  SERVING_SIGNATURE, SignatureNotFound)
 
 PROTOCOLS = ("rest", "grpc")
 REST_FORMATS = ("instances", "inputs")
@@ -73,6 +76,29 @@ class ServingError(OSError):
 
     def __str__(self):
         return self.args[0]
+
+
+class SignatureNotServed(ServingError, SignatureNotFound):
+    """The served model has no signature of the name asked for.
+
+    Both a `ServingError` and a `translate.signatures.SignatureNotFound`: a
+    caller that only needs to know that the model lacks it (say, an export
+    without `translate_n_best`) catches the latter.
+    """
+
+
+def _signature_error(where, target, signature, status, message):
+    """`SignatureNotServed` if the server's error says `signature` is not
+    found (TF Serving's REST and gRPC wordings both quote it), else None.
+
+    `where` begins the message; `status` is the HTTP status (an `int`) or
+    the gRPC code's name."""
+    if message and f'"{signature}" not found' in message:
+        shown = f"HTTP {status}" if isinstance(status, int) else status
+        return SignatureNotServed(
+            f"{where}: the model has no signature {signature!r} (the server answered "
+            f"{shown}: {message})", target, status=status, server_message=message)
+    return None
 
 
 def _positive(name, value, kind):
@@ -142,6 +168,25 @@ class ServingClient:
         """What error messages name: the URL or `host:port` asked."""
         return self.address
 
+    def outputs(self, sentences, signature):
+        """Runs `signature` on `sentences` in one request.
+
+        Args:
+            sentences: a non-empty list of `str`.
+            signature: the signature's name.
+
+        Returns:
+            `{output name: list, one value per sentence}` as the server
+            answered (strings decoded), or None for an answer not of that
+            form.
+
+        Raises:
+            SignatureNotServed: the model has no such signature.
+            ServingError: the server is down, the request timed out, or the
+                server answered with an error.
+        """
+        raise NotImplementedError
+
     def predict(self, sentences):
         """Translates `sentences` in one request.
 
@@ -158,7 +203,50 @@ class ServingClient:
                 server answered with an error, or with something that is
                 not a translation of each sentence.
         """
-        raise NotImplementedError
+        sentences = list(sentences)
+        if not sentences:
+            return [], []
+        outputs = self.outputs(sentences, self.signature) or {}
+        return self._check_outputs(outputs.get(TRANSLATION), outputs.get(SCORE),
+                                   len(sentences))
+
+    def n_best(self, sentences, batch_size=64):
+        """The n best translations of each sentence (`translate_n_best`), best first.
+
+        Args:
+            sentences: a sequence of `str`.
+            batch_size: the most sentences in one request.
+
+        Returns:
+            A list with one list of `str` per sentence, in order.
+
+        Raises:
+            SignatureNotServed: the model has no `translate_n_best` (an
+                export made before it existed).
+            ServingError: as `predict`, or the answer is not a list of
+                translations per sentence.
+            ValueError, TypeError: as `translate_with_scores`.
+        """
+        def request(batch):
+            rows = (self.outputs(batch, N_BEST_SIGNATURE) or {}).get(N_BEST_OUTPUT_KEYS[0])
+            if (not isinstance(rows, list) or len(rows) != len(batch) or not all(
+                    isinstance(row, list) and row and all(isinstance(t, str) for t in row)
+                    for row in rows)):
+                raise ServingError(f"{self.target}: the server's answer is not a list of "
+                                   f"translations for each of {len(batch)} sentence(s)",
+                                   self.target)
+            return rows
+        return batching.by_length(request, self._sentences(sentences, batch_size), batch_size)
+
+    @staticmethod
+    def _sentences(sentences, batch_size):
+        """`sentences` as a list, checked (and `batch_size`)."""
+        _positive("batch_size", batch_size, int)
+        sentences = list(sentences)
+        for i, sentence in enumerate(sentences):
+            if not isinstance(sentence, str):
+                raise TypeError(f"sentence {i} is a {type(sentence).__name__}, not a str.")
+        return sentences
 
     def translate_with_scores(self, sentences, batch_size=64, progress=None):
         """Translations and scores of `sentences`, in requests of at most `batch_size`.
@@ -180,11 +268,7 @@ class ServingClient:
             ValueError: `batch_size` is not a positive integer.
             TypeError: a sentence is not a `str`.
         """
-        _positive("batch_size", batch_size, int)
-        sentences = list(sentences)
-        for i, sentence in enumerate(sentences):
-            if not isinstance(sentence, str):
-                raise TypeError(f"sentence {i} is a {type(sentence).__name__}, not a str.")
+        sentences = self._sentences(sentences, batch_size)
         pairs = batching.by_length(lambda batch: list(zip(*self.predict(batch), strict=True)),
                                    sentences, batch_size, progress)
         return [text for text, _ in pairs], [score for _, score in pairs]
@@ -255,21 +339,20 @@ class RestClient(ServingClient):
     def target(self):
         return self.url
 
-    def request_body(self, sentences):
-        """The JSON body (a `dict`) of the request for `sentences`."""
+    def request_body(self, sentences, signature=None):
+        """The JSON body (a `dict`) of the request for `sentences` (to
+        `signature`, by default the client's)."""
+        signature = signature or self.signature
         if self.rest_format == "instances":
-            return {"signature_name": self.signature,
+            return {"signature_name": signature,
                     "instances": [{INPUT_KEY: s} for s in sentences]}
-        return {"signature_name": self.signature, "inputs": {INPUT_KEY: list(sentences)}}
+        return {"signature_name": signature, "inputs": {INPUT_KEY: list(sentences)}}
 
-    def predict(self, sentences):
-        """Translates `sentences` in one REST request (see `ServingClient.predict`)."""
-        sentences = list(sentences)
-        if not sentences:
-            return [], []
+    def outputs(self, sentences, signature):
+        """Runs `signature` in one REST request (see `ServingClient.outputs`)."""
         requests = self._requests
         try:
-            response = self._session.post(self.url, json=self.request_body(sentences),
+            response = self._session.post(self.url, json=self.request_body(sentences, signature),
                                           timeout=self.timeout)
         except requests.Timeout:
             raise ServingError(f"{self.url}: timed out after {self.timeout:g} s",
@@ -287,7 +370,8 @@ class RestClient(ServingClient):
         if response.status_code != 200:
             message = (body.get("error") if isinstance(body, dict) else None) \
                 or response.text.strip()[:500] or response.reason
-            raise ServingError(
+            raise _signature_error(self.url, self.url, signature, response.status_code,
+                                   message) or ServingError(
                 f"{self.url}: the server answered HTTP {response.status_code}: {message}",
                 self.url, status=response.status_code, server_message=message)
         if not isinstance(body, dict):
@@ -296,14 +380,10 @@ class RestClient(ServingClient):
         if self.rest_format == "instances":
             rows = body.get("predictions")
             if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-                return self._check_outputs(None, None, len(sentences))
-            return self._check_outputs([r.get(TRANSLATION) for r in rows],
-                                       [r.get(SCORE) for r in rows], len(sentences))
+                return None
+            return {key: [r.get(key) for r in rows] for key in {k for r in rows for k in r}}
         outputs = body.get("outputs")
-        if not isinstance(outputs, dict):
-            return self._check_outputs(None, None, len(sentences))
-        return self._check_outputs(outputs.get(TRANSLATION), outputs.get(SCORE),
-                                   len(sentences))
+        return outputs if isinstance(outputs, dict) else None
 
     def close(self):
         self._session.close()
@@ -347,11 +427,12 @@ class GrpcClient(ServingClient):
         self._channel = grpc.insecure_channel(self.address, options=options)
         self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
 
-    def request(self, sentences):
-        """The `PredictRequest` for `sentences`."""
+    def request(self, sentences, signature=None):
+        """The `PredictRequest` for `sentences` (to `signature`, by default
+        the client's)."""
         request = self._predict_pb2.PredictRequest()
         request.model_spec.name = self.name
-        request.model_spec.signature_name = self.signature
+        request.model_spec.signature_name = signature or self.signature
         if self.version is not None:
             request.model_spec.version.value = self.version
         request.inputs[INPUT_KEY].CopyFrom(self._tf.make_tensor_proto(
@@ -359,14 +440,12 @@ class GrpcClient(ServingClient):
             shape=[len(sentences)]))
         return request
 
-    def predict(self, sentences):
-        """Translates `sentences` in one gRPC request (see `ServingClient.predict`)."""
-        sentences = list(sentences)
-        if not sentences:
-            return [], []
+    def outputs(self, sentences, signature):
+        """Runs `signature` in one gRPC request (see `ServingClient.outputs`)."""
         grpc = self._grpc
         try:
-            response = self._stub.Predict(self.request(sentences), timeout=self.timeout)
+            response = self._stub.Predict(self.request(sentences, signature),
+                                          timeout=self.timeout)
         except grpc.RpcError as error:
             code, details = error.code(), error.details() or ""
             status, server_message = None, None  # no answer came
@@ -378,18 +457,29 @@ class GrpcClient(ServingClient):
             else:
                 message = f"the server answered {code.name}: {details}"
                 status, server_message = code.name, details
+                missing = _signature_error(f"gRPC server {self.address}", self.address,
+                                           signature, code.name, details)
+                if missing:
+                    raise missing from None
             raise ServingError(f"gRPC server {self.address}: {message}", self.address,
                                status=status, server_message=server_message) from None
         try:
-            translations = [t.decode("utf-8", errors="replace") for t in
-                            self._tf.make_ndarray(response.outputs[TRANSLATION]).tolist()]
-            scores = self._tf.make_ndarray(response.outputs[SCORE]).tolist()
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return self._check_outputs(None, None, len(sentences))
-        return self._check_outputs(translations, scores, len(sentences))
+            return {key: _decoded(self._tf.make_ndarray(proto).tolist())
+                    for key, proto in response.outputs.items()}
+        except (TypeError, ValueError, AttributeError):
+            return None
 
     def close(self):
         self._channel.close()
+
+
+def _decoded(value):
+    """`value` (a nested list from a tensor) with its bytes decoded as UTF-8."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, list):
+        return [_decoded(v) for v in value]
+    return value
 
 
 def connect(server, protocol="rest", **kwargs):
@@ -419,4 +509,4 @@ def connect(server, protocol="rest", **kwargs):
 
 
 __all__ = ["GrpcClient", "PROTOCOLS", "REST_FORMATS", "RestClient", "ServingClient",
-           "ServingError", "connect"]
+           "ServingError", "SignatureNotServed", "connect"]

@@ -1,12 +1,13 @@
 """The interface of an exported translator: signature names, input and output
 keys, and the directory layout of its versions.
 
-Written by `translate.export` and used by `translate.serving`, `translate.po`
-and anything else that talks to or loads an exported model, defined once
-here. Imports no TensorFlow, so a client that only talks to the server loads
-none to know them.
+Written by `translate.export` and used by `translate.serving`, `translate.po`,
+`translate.endpoint` and anything else that talks to or loads an exported
+model, defined once here. Imports no TensorFlow, so a client that only talks
+to the server loads none to know them.
 """
 
+import json
 import re
 from pathlib import Path
 
@@ -16,27 +17,14 @@ SERVING_SIGNATURE = "serving_default"
 GREEDY_SIGNATURE = "translate_greedy"
 """Greedy search."""
 
-N_BEST_SIGNATURE = "translate_n_best"
-"""Beam search's hypotheses, all of them, best first."""
+SETTINGS_ASSET = "decoding.json"
+"""The export's record of its settings, `<version>/assets/decoding.json`;
+its optional `"languages"` entry is `{"source": CODE, "target": CODE}`."""
 
-SIGNATURES = (SERVING_SIGNATURE, GREEDY_SIGNATURE)
-"""The signatures of one translation per sentence."""
 
-INPUT_KEY = "text"
-"""The one input: `tf.string`, shape `[None]`, raw sentences."""
-
-OUTPUT_KEYS = ("translation", "score")
-"""The outputs of `serving_default` and `translate_greedy`: `tf.string`
-`[None]` translations and `float32` `[None]` length-normalised
-log-probabilities; beside them `FORMAT_OK_KEY`."""
-
-FORMAT_OK_KEY = "format_ok"
-"""`bool`: the translation brings every protected span of its source back
-exactly once (`translate.spans`); always true for a model without masking."""
-
-N_BEST_OUTPUT_KEYS = ("translations", "scores", FORMAT_OK_KEY)
-"""The outputs of `translate_n_best`: `tf.string` `[None, n]`, `float32`
-`[None, n]` and `bool` `[None, n]`, hypotheses best first."""
+class SignatureNotFound(LookupError):
+    """The model (a loaded export, or the model a server serves) has no such
+    signature: e.g. an export made before `N_BEST_SIGNATURE` existed."""
 
 
 _VERSION = re.compile(r"[0-9]+")  # as TF Serving: names of ASCII digits only
@@ -86,3 +74,39 @@ def resolve_export(export_dir):
             f"({path}/saved_model.pb) or a model directory of numbered versions "
             f"({path}/<N>/saved_model.pb), as `translate export` writes them.")
     return found[-1]
+
+
+def export_languages(export_dir):
+    """The language pair an export records, if it records one.
+
+    Reads `<version>/assets/decoding.json` only (no TensorFlow), so it also
+    names the pair of a model that TF Serving serves from that directory.
+
+    Args:
+        export_dir: a version or model directory (see `resolve_export`).
+
+    Returns:
+        `(source, target)` language codes (e.g. `("en", "de")`), or None for
+        an export that does not record them (one made before they were
+        recorded, or from a corpus whose languages were not known).
+
+    Raises:
+        FileNotFoundError: no export there (see `resolve_export`).
+        ValueError: the settings file is not JSON, or its `languages` entry
+            is not two non-empty codes.
+    """
+    path = resolve_export(export_dir) / "assets" / SETTINGS_ASSET
+    if not path.is_file():
+        return None
+    try:
+        languages = json.loads(path.read_text(encoding="utf-8")).get("languages")
+    except (ValueError, AttributeError) as error:
+        raise ValueError(f"{path}: not a JSON object of settings ({error}).") from None
+    if languages is None:
+        return None
+    pair = (languages.get("source"), languages.get("target")) \
+        if isinstance(languages, dict) else (None, None)
+    if not all(isinstance(code, str) and code for code in pair):
+        raise ValueError(f"{path}: 'languages' must be {{\"source\": CODE, \"target\": CODE}}, "
+                         f"found {languages!r}.")
+    return pair
