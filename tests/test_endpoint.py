@@ -36,8 +36,8 @@ from translate.endpoint.limits import Limits
 from translate.evaluation import read_tsv_pairs
 from translate.memory import TranslationMemory
 from translate.po import ExportedModel
-from translate.serving import SignatureNotServed, connect
-from translate.signatures import SignatureNotFound, export_languages
+from translate.serving import connect
+from translate.signatures import export_languages
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 KEYS = ("key-one", "key-from-file")
@@ -238,13 +238,15 @@ def test_libretranslatepy_form_and_a_weblate_json_list_get_the_exports_translati
 
 @pytest.mark.parametrize("protocol", ["rest", "grpc"])
 def test_through_tf_serving(servers, direct, texts, protocol):
-    if protocol == "rest":  # version 1: the tiny export, no n-best signature
+    if protocol == "rest":  # version 1: the tiny export, with its n-best signature
         assert weblate_translate(servers["rest"].url, texts) == direct(texts)
         answer = servers["rest"].post(json={"q": texts, "source": "en", "target": "de",
                                             "alternatives": 1})
-        assert answer.status_code == 400
-        assert "offers no alternatives" in answer.json()["error"]
-        assert "translate_n_best" in answer.json()["error"]
+        assert answer.status_code == 200
+        body = answer.json()
+        assert len(body["alternatives"]) == len(texts)
+        assert all(len(a) <= 1 and t not in a
+                   for t, a in zip(body["translatedText"], body["alternatives"]))
     else:  # version 2: the n-best stand-in (its alternatives: the next test)
         assert weblate_translate(servers["grpc"].url, ["x", "Open"]) == ["X", "OPEN"]
 
@@ -252,22 +254,20 @@ def test_through_tf_serving(servers, direct, texts, protocol):
 def test_the_exported_models_n_best(models, tiny_model):
     assert ExportedModel(models / "2").n_best(["a", "b c"]) == [
         ["A", "a (2)", "A", "alt a"], ["B C", "b c (2)", "B C", "alt b c"]]
-    with pytest.raises(SignatureNotFound, match="has no signature 'translate_n_best'"):
-        tiny_model.n_best(["a"])
+    (hypotheses,) = tiny_model.n_best(["a"])  # the tiny export's own: its beam's
+    assert len(hypotheses) == json.loads(
+        (models / "1" / "assets" / "decoding.json").read_text())["n_best"]
 
 
 @pytest.mark.parametrize("protocol", ["rest", "grpc"])
-def test_the_serving_clients_n_best(servers, protocol):
+def test_the_serving_clients_n_best(servers, models, protocol):
     address = getattr(servers["tf_serving"], protocol)
     with connect(address, protocol=protocol, version=2) as client:
         assert client.n_best(["a", "b c"], batch_size=1) == [
             ["A", "a (2)", "A", "alt a"], ["B C", "b c (2)", "B C", "alt b c"]]
-    with connect(address, protocol=protocol, version=1) as client, \
-            pytest.raises(SignatureNotServed, match="the model has no signature "
-                                                    "'translate_n_best'") as error:
-        client.n_best(["a"])
-    assert isinstance(error.value, SignatureNotFound)
-    assert error.value.status == (400 if protocol == "rest" else "FAILED_PRECONDITION")
+    with connect(address, protocol=protocol, version=1) as client:
+        beam = json.loads((models / "1" / "assets" / "decoding.json").read_text())["n_best"]
+        assert [len(h) for h in client.n_best(["a", "b"])] == [beam, beam]  # the tiny export's
 
 
 def test_alternatives_from_the_n_best_signature(servers):
@@ -288,12 +288,12 @@ def test_alternatives_from_the_n_best_signature(servers):
     assert weblate_translate(url, ["x y"]) == ["X Y"]
 
 
-def test_the_embedded_export_without_n_best_says_so(servers):
+def test_the_embedded_export_gives_alternatives_from_its_n_best(servers):
     answer = servers["embedded"].post(json={"q": "Open", "source": "en", "target": "de",
                                             "alternatives": 2, "api_key": KEYS[0]})
-    assert answer.status_code == 400
-    assert answer.json()["error"].startswith("this model offers no alternatives: it has no "
-                                             "'translate_n_best' signature")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert len(body["alternatives"]) <= 2 and body["translatedText"] not in body["alternatives"]
 
 
 BAD = [

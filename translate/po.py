@@ -119,7 +119,7 @@ from translate.memory import TranslationMemory, usable
 from translate.placeholders import same_placeholders
 from translate.signatures import (  # noqa: F401 (resolve_export re-exported)
     INPUT_KEY, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE, OUTPUT_KEYS, SERVING_SIGNATURE,
-    SignatureNotFound, resolve_export)
+    resolve_export)
 
 MODEL_NAME = "gru-keras"
 """How the model names itself in the translator comments."""
@@ -234,42 +234,18 @@ class ExportedModel:
         if not self.has_n_best:
             return [[(text, None) if with_format else text]
                     for text in self.translate(sentences, batch_size, progress)]
-        found = self._by_length(self._loaded.signatures[N_BEST_SIGNATURE],
-                                (N_BEST_OUTPUT_KEYS[0], N_BEST_OUTPUT_KEYS[2]), sentences,
-                                batch_size, progress)
-        return [[(text.decode("utf-8"), bool(ok)) if with_format else text.decode("utf-8")
-                 for text, ok in zip(texts, format_ok)] for texts, format_ok in found]
-
-    def n_best(self, sentences, batch_size=64):
-        """The n best translations of each sentence, best first.
-
-        Through the export's `translate_n_best` signature (n is fixed in
-        it), in batches of similar length.
-
-        Args:
-            sentences: a list of strings.
-            batch_size: sentences per call of the signature.
-
-        Returns:
-            A list with one list of n strings per sentence, in order.
-
-        Raises:
-            SignatureNotFound: the export has no `translate_n_best` (the
-                signatures it has are named).
-            ValueError: `batch_size` is below 1.
-        """
-        if N_BEST_SIGNATURE not in self.signatures:
-            raise SignatureNotFound(f"{self.path} has no signature {N_BEST_SIGNATURE!r}; it has "
-                                    f"{self.signatures}.")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
         function = self._loaded.signatures[N_BEST_SIGNATURE]
-
-        def n_best_batch(batch):
-            text = self._tf.constant(batch, self._tf.string)
-            rows = function(**{INPUT_KEY: text})[N_BEST_OUTPUT_KEYS[0]].numpy().tolist()
-            return [[t.decode("utf-8") for t in row] for row in rows]
-        return batching.by_length(n_best_batch, sentences, batch_size)
+        # An n-best signature without `format_ok` (one not made by `translate
+        # export`) reports no format: None, as without the signature.
+        keys = [key for key in (N_BEST_OUTPUT_KEYS[0], N_BEST_OUTPUT_KEYS[2])
+                if key in function.structured_outputs]
+        found = self._by_length(function, keys, sentences, batch_size, progress)
+        rows = []
+        for texts, *format_ok in found:
+            flags = format_ok[0] if format_ok else [None] * len(texts)
+            rows.append([(t.decode("utf-8"), None if ok is None else bool(ok)) if with_format
+                         else t.decode("utf-8") for t, ok in zip(texts, flags)])
+        return rows
 
 
 @dataclasses.dataclass

@@ -3,8 +3,8 @@ keys, and the directory layout of its versions.
 
 Written by `translate.export` and used by `translate.serving`, `translate.po`,
 `translate.endpoint` and anything else that talks to or loads an exported
-model, defined once here. Imports no TensorFlow, so a client that only talks
-to the server loads none to know them.
+model, defined once here. Imports no TensorFlow, so a client that only talks to the server loads
+none to know them.
 """
 
 import json
@@ -16,6 +16,29 @@ SERVING_SIGNATURE = "serving_default"
 
 GREEDY_SIGNATURE = "translate_greedy"
 """Greedy search."""
+
+N_BEST_SIGNATURE = "translate_n_best"
+"""Beam search's hypotheses, all of them, best first."""
+
+SIGNATURES = (SERVING_SIGNATURE, GREEDY_SIGNATURE)
+"""The signatures of one translation per sentence."""
+
+INPUT_KEY = "text"
+"""The one input: `tf.string`, shape `[None]`, raw sentences."""
+
+OUTPUT_KEYS = ("translation", "score")
+"""The outputs of `serving_default` and `translate_greedy`: `tf.string`
+`[None]` translations and `float32` `[None]` length-normalised
+log-probabilities; beside them `FORMAT_OK_KEY`."""
+
+FORMAT_OK_KEY = "format_ok"
+"""`bool`: the translation brings every protected span of its source back
+exactly once (`translate.spans`); always true for a model without masking."""
+
+N_BEST_OUTPUT_KEYS = ("translations", "scores", FORMAT_OK_KEY)
+"""The outputs of `translate_n_best`: `tf.string` `[None, n]`, `float32`
+`[None, n]` and `bool` `[None, n]`, hypotheses best first."""
+
 
 SETTINGS_ASSET = "decoding.json"
 """The export's record of its settings, `<version>/assets/decoding.json`;
@@ -74,7 +97,6 @@ def resolve_export(export_dir):
             f"({path}/saved_model.pb) or a model directory of numbered versions "
             f"({path}/<N>/saved_model.pb), as `translate export` writes them.")
     return found[-1]
-
 
 def export_languages(export_dir):
     """The language pair an export records, if it records one.
