@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from gru_keras import fast_scan, scan
 from gru_keras.compile import compiled, fast_xla, xla_wins
+from gru_keras.portable import tracing_portable
 from gru_keras.gates import project_and_step, project_inputs
 
 
@@ -43,7 +44,10 @@ def cell_step(x, h, kernel, recurrent_kernel, input_bias=None,
     Returns:
         The new state, `(batch, units)`.
     """
-    fn = compiled(project_and_step, xla_wins(_static(x, 0), _static(h, -1)))
+    if tracing_portable():
+        fn = project_and_step  # plain ops for a converter (gru_keras.portable)
+    else:
+        fn = compiled(project_and_step, xla_wins(_static(x, 0), _static(h, -1)))
     return fn(x, h, kernel, recurrent_kernel, input_bias, recurrent_bias,
               input_masks, recurrent_masks, reset_after, activation,
               recurrent_activation)
