@@ -6,7 +6,8 @@ import keras
 import tensorflow as tf
 from keras.src import backend as keras_backend  # cudnn_ok: Keras's own rules
 
-from gru_keras import ops, portable
+from gru_keras import ops, portable_graph
+from gru_keras.compile import tracing_portable
 from gru_keras.cell import GRUCell, split_bias
 from gru_keras.validation import check_inputs
 
@@ -159,7 +160,7 @@ class GRU(keras.layers.GRU):
             mask = mask[0]
         # A converter's trace gets plain ops (gru_keras.portable): no cuDNN,
         # no compiled functions.
-        convert = portable.tracing_portable()
+        convert = tracing_portable()
         if (not convert and self._cudnn_possible()
                 and not self.recurrent_dropout):
             # Keras's own cuDNN path, under Keras's own eligibility rules (a
@@ -177,13 +178,13 @@ class GRU(keras.layers.GRU):
                 "sequence path (same results, usually slower).")
             return keras.layers.RNN.inner_loop(
                 self, sequences, initial_state, mask=mask, training=training)
-        sequence = portable.sequence if convert else ops.sequence
+        sequence = portable_graph.sequence if convert else ops.sequence
         return self._whole_sequence(sequence, sequences, initial_state, mask,
                                     training)
 
     def _whole_sequence(self, sequence, sequences, initial_state, mask,
                         training):
-        """Runs `sequence` (`ops.sequence` or `portable.sequence`) with the
+        """Runs `sequence` (`ops.sequence` or `portable_graph.sequence`) with the
         cell's weights and dropout masks, Keras's RNN `inner_loop` results."""
         cell = self.cell
         dtype = cell.compute_dtype
