@@ -20,12 +20,11 @@ Two tables, both against `keras.layers.GRU` holding the same weights:
 """
 
 import argparse
+import functools
 import logging
 import os
-import statistics
 import sys
 import tempfile
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -38,7 +37,7 @@ import tf2onnx  # noqa: E402
 from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 
 import gru_keras  # noqa: E402
-from gru_layer import QUICK_SHAPES, SHAPES, machine  # noqa: E402
+from gru_layer import QUICK_SHAPES, SHAPES, machine, medians  # noqa: E402
 
 logging.getLogger("tf2onnx").setLevel(logging.ERROR)
 
@@ -151,20 +150,6 @@ def conversion_table(x, with_keras=True):
     print(f"(Keras output scale: max |y| = {np.max(np.abs(expected)):.2f})")
 
 
-def timed(fns, x, repeats):
-    """Median seconds of each function on `x`, timed alternately."""
-    for fn in fns:
-        fn(x)
-        fn(x)
-    samples = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, bucket in zip(fns, samples):
-            start = time.perf_counter()
-            np.asarray(fn(x))
-            bucket.append(time.perf_counter() - start)
-    return [statistics.median(s) for s in samples]
-
-
 def speed_table(shapes, repeats):
     print("\n| (B, T, D, U) | keras TF ms | gru_keras TF ms | portable graph "
           "in TF ms | onnxruntime (GRU op) ms | LiteRT ms | "
@@ -188,7 +173,7 @@ def speed_table(shapes, repeats):
                portable, onnx_session(proto), litert_session(litert(ours), x)]
         expected = np.asarray(fns[0](x))
         diffs = [np.max(np.abs(np.asarray(fn(x)) - expected)) for fn in fns[3:]]
-        t = timed(fns, x, repeats)
+        t = medians([functools.partial(fn, x) for fn in fns], repeats)
         print(f"| {(batch, steps, dim, units)} | "
               + " | ".join(f"{1e3 * s:.2f}" for s in t)
               + f" | {t[1] / t[3]:.2f}x | {diffs[0]:.1e}, {diffs[1]:.1e} |"

@@ -116,8 +116,13 @@ def project_inputs(x, kernel, input_bias, input_masks):
         if input_masks is not None:
             x = x * input_masks
         proj = _matmul_last(x, kernel)
-    if input_bias is not None:
+    if input_bias is not None and x.shape.rank == 2:
+        # A step's BiasAdd, as tf.keras 2 wrote it: tf2onnx's GRU pattern.
         proj = tf.nn.bias_add(proj, input_bias)
+    elif input_bias is not None:
+        # The whole sequence's (outside XLA): AddV2 measured as fast or
+        # faster than BiasAdd on CPU.
+        proj = proj + input_bias
     return proj
 
 
