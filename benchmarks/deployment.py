@@ -20,7 +20,9 @@ Two tables, both against `keras.layers.GRU` holding the same weights:
 """
 
 import argparse
+import contextlib
 import functools
+import io
 import logging
 import os
 import sys
@@ -80,7 +82,9 @@ def litert(model, quantize=False):
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantize:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    return converter.convert()
+    # from_keras_model prints its temporary SavedModel's signature.
+    with contextlib.redirect_stdout(io.StringIO()):
+        return converter.convert()
 
 
 def loop_op(proto):
