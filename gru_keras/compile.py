@@ -116,20 +116,22 @@ def portable(enabled=True):
     """Context manager: trace the portable graph (`True`), the fast one
     (`False`), or choose automatically (`"auto"`, the default).
 
-    The portable graph (`gru_keras.portable_graph`) has only plain
-    TensorFlow ops in Keras's own loop form, which the LiteRT (TFLite)
-    converter turns into builtin ops and tf2onnx into an ONNX `GRU` op (or a
-    `Loop`); the fast graph has nested XLA-compiled functions neither can
-    read. "auto" builds the portable graph while code from one of
+    The portable graph (`gru_keras.portable_graph`) is one while loop of
+    plain TensorFlow ops (no XLA marks, no cuDNN kernel on a GPU), in the
+    form `tf.keras` 2's GRU had, which the LiteRT (TFLite) converter turns
+    into builtin ops and tf2onnx into an ONNX `GRU` op (or a `Loop`); the
+    fast graph has nested XLA-compiled functions neither can read.
+
+    "auto" builds the portable graph while code from one of
     `CONVERTER_MODULES` traces the model (`model.export(...)` in any format,
     `TFLiteConverter.from_keras_model`, `tf2onnx.convert.from_keras`, and
     `from_function` when the function is first traced there), the fast one
-    otherwise.
-    Use `portable()` around tracing that happens outside a converter, e.g.
+    otherwise. Use `portable()` around tracing that happens outside a
+    converter, e.g.
 
         with gru_keras.portable():
             concrete = tf.function(model).get_concrete_function(spec)
-        tf.lite.TFLiteConverter.from_concrete_functions([concrete], model)
+        tf.lite.TFLiteConverter.from_concrete_functions([concrete])
 
     The portable graph computes the same outputs (within float32 rounding)
     and trains (TensorFlow differentiates its loop), but runs slower in
@@ -163,6 +165,9 @@ def _traced_by_converter():
     return False
 
 
+# Plain Python about the trace itself: autograph must not convert it (its
+# converted copy fails when called, e.g. from translate's decoding loops).
+@tf.autograph.experimental.do_not_convert
 def tracing_portable():
     """Whether the computation being built now should be the portable graph.
 

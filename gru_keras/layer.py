@@ -35,6 +35,10 @@ class GRU(keras.layers.GRU):
       `dropout` and `recurrent_dropout` (masks fixed over time, as Keras
       defines them), which make Keras's GRU fall back to its slow per-step
       path.
+    - Traced by a converter or exporter (`model.export`, the LiteRT
+      converter, tf2onnx) or inside `gru_keras.portable()`: one while loop of
+      plain ops that those read (`gru_keras.portable_graph`), the same
+      results.
     - `unroll=True` (an explicit request for Keras's unrolled graph) runs the
       per-step `gru_keras.GRUCell` through Keras's RNN loop; the results are
       the same, and the log says so once.
