@@ -16,6 +16,7 @@ nothing; it is what the test suite runs.
 """
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -86,8 +87,21 @@ def roofline_fn(shape):
 def seconds(fn, *args):
     start = time.perf_counter()
     out = fn(*args)
-    tf.nest.map_structure(lambda t: t.numpy(), out)  # fetch the results
+    tf.nest.map_structure(np.asarray, out)  # fetch the results
     return time.perf_counter() - start
+
+
+def medians(calls, repeats):
+    """Median seconds of each zero-argument call, timed alternately after
+    two warm-up calls each."""
+    for call in calls:
+        seconds(call)
+        seconds(call)
+    samples = [[] for _ in calls]
+    for _ in range(repeats):
+        for call, bucket in zip(calls, samples):
+            bucket.append(seconds(call))
+    return [statistics.median(bucket) for bucket in samples]
 
 
 def forward_flops(shape):
@@ -137,17 +151,8 @@ def run(shapes, dropout_shape, repeats):
 
 def interleaved(fns, roof, x, repeats):
     """Median seconds of Keras, ours and the roofline, timed alternately."""
-    for fn in fns:
-        seconds(fn, x)
-        seconds(fn, x)
-    seconds(roof)
-    seconds(roof)
-    buckets = [[], [], []]
-    for _ in range(repeats):
-        buckets[0].append(seconds(fns[0], x))
-        buckets[1].append(seconds(fns[1], x))
-        buckets[2].append(seconds(roof))
-    return [statistics.median(b) for b in buckets]
+    return medians([functools.partial(fns[0], x), functools.partial(fns[1], x),
+                    roof], repeats)
 
 
 HEADER = ("| (B, T, D, U) | pass | keras ms | gru_keras ms | speed-up | "

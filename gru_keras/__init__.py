@@ -17,7 +17,9 @@ if keras.backend.backend() != "tensorflow":
 
 from gru_keras.cell import GRUCell  # noqa: E402
 from gru_keras.layer import GRU  # noqa: E402
-from gru_keras.compile import use_xla, xla_policy  # noqa: E402
+from gru_keras.compile import (  # noqa: E402
+    portable, portable_policy, use_xla, xla_policy)
 
-__all__ = ["GRU", "GRUCell", "use_xla", "xla_policy"]
+__all__ = ["GRU", "GRUCell", "portable", "portable_policy", "use_xla",
+           "xla_policy"]
 __version__ = "0.1.0"

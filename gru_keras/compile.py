@@ -1,6 +1,8 @@
-"""When and how the GRU computations are compiled (`tf.function`, XLA)."""
+"""When and how the GRU computations are compiled (`tf.function`, XLA), and
+when they are not: the portable graph traced for converters."""
 
 import contextlib
+import sys
 import threading
 
 import tensorflow as tf
@@ -8,9 +10,16 @@ import tensorflow as tf
 # XLA policy, per thread: True, False or "auto" (decided per call by
 # `xla_wins` and `fast_xla`).
 _XLA = threading.local()
+# Portable-graph policy, per thread: True, False or "auto".
+_PORTABLE = threading.local()
+
+# Modules whose code traces a model for conversion or export (Keras's
+# `model.export` and `ExportArchive`, which `TFLiteConverter.from_keras_model`
+# uses; the TFLite converter; tf2onnx). Looked for on the Python stack only
+# while a graph is traced, never when it runs.
+CONVERTER_MODULES = ("keras.src.export", "tensorflow.lite.python", "tf2onnx")
 
 
-@contextlib.contextmanager
 def use_xla(enabled):
     """Context manager that forces XLA on (`True`), off (`False`) or `"auto"`.
 
@@ -25,17 +34,26 @@ def use_xla(enabled):
     Args:
         enabled: `True`, `False` or `"auto"`.
 
-    Yields:
-        Nothing; the policy holds for calls made (traced) inside the block.
+    Returns:
+        A context manager; the policy holds for calls made (traced) inside
+        the block.
+
+    Raises:
+        ValueError: on entering, if `enabled` is none of these.
     """
+    return _policy_scope(_XLA, "use_xla", enabled)
+
+
+@contextlib.contextmanager
+def _policy_scope(local, name, enabled):
     if enabled not in (True, False, "auto"):
-        raise ValueError(f"use_xla expects True, False or 'auto', got {enabled!r}.")
-    previous = getattr(_XLA, "policy", "auto")
-    _XLA.policy = enabled
+        raise ValueError(f"{name} expects True, False or 'auto', got {enabled!r}.")
+    previous = getattr(local, "policy", "auto")
+    local.policy = enabled
     try:
         yield
     finally:
-        _XLA.policy = previous
+        local.policy = previous
 
 
 def xla_policy():
@@ -92,6 +110,75 @@ def fast_xla(batch, units, steps):
     unrolled = steps is not None and steps <= UNROLL_MAX_STEPS
     return (unrolled or xla_wins(batch, units),
             batch * units * 3 * units <= _CPU_XLA_BACKWARD_MAX_STEP_MACS)
+
+
+def portable(enabled=True):
+    """Context manager: trace the portable graph (`True`), the fast one
+    (`False`), or choose automatically (`"auto"`, the default).
+
+    The portable graph (`gru_keras.portable_graph`) is one while loop of
+    plain TensorFlow ops (no XLA marks, no cuDNN kernel on a GPU), in the
+    form `tf.keras` 2's GRU had, which the LiteRT (TFLite) converter turns
+    into builtin ops and tf2onnx into an ONNX `GRU` op (or a `Loop`); the
+    fast graph has nested XLA-compiled functions neither can read.
+
+    "auto" builds the portable graph while code from one of
+    `CONVERTER_MODULES` traces the model (`model.export(...)` in any format,
+    `TFLiteConverter.from_keras_model`, `tf2onnx.convert.from_keras`, and
+    `from_function` when the function is first traced there), the fast one
+    otherwise. Use `portable()` around tracing that happens outside a
+    converter, e.g.
+
+        with gru_keras.portable():
+            concrete = tf.function(model).get_concrete_function(spec)
+        tf.lite.TFLiteConverter.from_concrete_functions([concrete])
+
+    The portable graph computes the same outputs (within float32 rounding)
+    and trains (TensorFlow differentiates its loop), but runs slower in
+    TensorFlow than the fast path.
+
+    Args:
+        enabled: `True`, `False` or `"auto"`.
+
+    Returns:
+        A context manager; the choice holds for calls traced inside the
+        block.
+
+    Raises:
+        ValueError: on entering, if `enabled` is none of these.
+    """
+    return _policy_scope(_PORTABLE, "portable", enabled)
+
+
+def portable_policy():
+    """The choice in force on this thread: `True`, `False` or `"auto"`."""
+    return getattr(_PORTABLE, "policy", "auto")
+
+
+def _traced_by_converter():
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name.startswith(CONVERTER_MODULES):
+            return True
+        frame = frame.f_back
+    return False
+
+
+# Plain Python about the trace itself: autograph must not convert it (its
+# converted copy fails when called, e.g. from translate's decoding loops).
+@tf.autograph.experimental.do_not_convert
+def tracing_portable():
+    """Whether the computation being built now should be the portable graph.
+
+    Returns:
+        `True` inside `portable(True)`; under "auto", when a graph (not eager
+        code) is being traced from one of `CONVERTER_MODULES`.
+    """
+    policy = portable_policy()
+    if policy != "auto":
+        return policy
+    return not tf.executing_eagerly() and _traced_by_converter()
 
 
 _COMPILED = {}

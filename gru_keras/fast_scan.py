@@ -6,27 +6,18 @@ plus a few elementwise ops, and the kernel and bias gradients are single
 matmuls over all steps after the loop.
 """
 
-import keras
 import tensorflow as tf
 from tensorflow.python.eager import record
 
 from gru_keras.compile import UNROLL_MAX_STEPS, compiled, unwatched
-
-
-def _is_default_activations(activation, recurrent_activation):
-    tanhs = (tf.tanh, tf.math.tanh, tf.nn.tanh, keras.activations.tanh,
-             keras.ops.tanh)
-    sigmoids = (tf.sigmoid, tf.math.sigmoid, tf.nn.sigmoid,
-                keras.activations.sigmoid, keras.ops.sigmoid)
-    return (any(activation is f for f in tanhs)
-            and any(recurrent_activation is f for f in sigmoids))
+from gru_keras.gates import is_sigmoid, is_tanh
 
 
 def supports(recurrent_bias, recurrent_masks, reset_after, activation,
              recurrent_activation):
     return (recurrent_masks is None
             and (reset_after or recurrent_bias is None)
-            and _is_default_activations(activation, recurrent_activation))
+            and is_tanh(activation) and is_sigmoid(recurrent_activation))
 
 
 def _units(recurrent_kernel):

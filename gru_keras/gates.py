@@ -5,7 +5,23 @@ Gate order z, r, h in the kernels; `h_t = z * h_{t-1} + (1 - z) * h'`;
 form). Plain functions: the callers compile them (`gru_keras.compile`).
 """
 
+import keras
 import tensorflow as tf
+
+_TANHS = (tf.tanh, tf.math.tanh, tf.nn.tanh, keras.activations.tanh,
+          keras.ops.tanh)
+_SIGMOIDS = (tf.sigmoid, tf.math.sigmoid, tf.nn.sigmoid,
+             keras.activations.sigmoid, keras.ops.sigmoid)
+
+
+def is_tanh(fn):
+    """Whether the activation `fn` is one of the spellings of tanh."""
+    return any(fn is f for f in _TANHS)
+
+
+def is_sigmoid(fn):
+    """Whether the activation `fn` is one of the spellings of sigmoid."""
+    return any(fn is f for f in _SIGMOIDS)
 
 
 def _split_gates(x):
@@ -22,7 +38,8 @@ def _recurrent_projection(h_z, h_r, h_h, recurrent_kernel, recurrent_bias, units
         if reset_after:
             inner = tf.matmul(h_z, recurrent_kernel)
             if recurrent_bias is not None:
-                inner = inner + recurrent_bias
+                # BiasAdd, as tf.keras 2 wrote it: tf2onnx's GRU pattern.
+                inner = tf.nn.bias_add(inner, recurrent_bias)
             return _split_gates(inner)
         inner = tf.matmul(h_z, recurrent_kernel[:, : 2 * units])
         rz, rr = tf.split(inner, 2, axis=-1)
@@ -99,7 +116,12 @@ def project_inputs(x, kernel, input_bias, input_masks):
         if input_masks is not None:
             x = x * input_masks
         proj = _matmul_last(x, kernel)
-    if input_bias is not None:
+    if input_bias is not None and x.shape.rank == 2:
+        # A step's BiasAdd, as tf.keras 2 wrote it: tf2onnx's GRU pattern.
+        proj = tf.nn.bias_add(proj, input_bias)
+    elif input_bias is not None:
+        # The whole sequence's (outside XLA): AddV2 measured as fast or
+        # faster than BiasAdd on CPU.
         proj = proj + input_bias
     return proj
 

@@ -6,7 +6,8 @@ import keras
 import tensorflow as tf
 from keras.src import backend as keras_backend  # cudnn_ok: Keras's own rules
 
-from gru_keras import ops
+from gru_keras import ops, portable_graph
+from gru_keras.compile import tracing_portable
 from gru_keras.cell import GRUCell, split_bias
 from gru_keras.validation import check_inputs
 
@@ -34,6 +35,10 @@ class GRU(keras.layers.GRU):
       `dropout` and `recurrent_dropout` (masks fixed over time, as Keras
       defines them), which make Keras's GRU fall back to its slow per-step
       path.
+    - Traced by a converter or exporter (`model.export`, the LiteRT
+      converter, tf2onnx) or inside `gru_keras.portable()`: one while loop of
+      plain ops that those read (`gru_keras.portable_graph`), the same
+      results.
     - `unroll=True` (an explicit request for Keras's unrolled graph) runs the
       per-step `gru_keras.GRUCell` through Keras's RNN loop; the results are
       the same, and the log says so once.
@@ -157,11 +162,15 @@ class GRU(keras.layers.GRU):
             initial_state = initial_state[0]
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        if self._cudnn_possible() and not self.recurrent_dropout:
+        # A converter's trace gets plain ops (gru_keras.portable): no cuDNN,
+        # no compiled functions.
+        convert = tracing_portable()
+        if (not convert and self._cudnn_possible()
+                and not self.recurrent_dropout):
             # Keras's own cuDNN path, under Keras's own eligibility rules (a
             # mask that is not right-padded fails there as it does in Keras).
             return super().inner_loop(sequences, initial_state, mask, training)
-        if self.use_cudnn is True:
+        if self.use_cudnn is True and not convert:
             raise ValueError(
                 "use_cudnn=True was specified, but cuDNN is not supported for "
                 "this layer configuration on this device. Pass "
@@ -173,9 +182,14 @@ class GRU(keras.layers.GRU):
                 "sequence path (same results, usually slower).")
             return keras.layers.RNN.inner_loop(
                 self, sequences, initial_state, mask=mask, training=training)
-        return self._compiled_loop(sequences, initial_state, mask, training)
+        sequence = portable_graph.sequence if convert else ops.sequence
+        return self._whole_sequence(sequence, sequences, initial_state, mask,
+                                    training)
 
-    def _compiled_loop(self, sequences, initial_state, mask, training):
+    def _whole_sequence(self, sequence, sequences, initial_state, mask,
+                        training):
+        """Runs `sequence` (`ops.sequence` or `portable_graph.sequence`) with the
+        cell's weights and dropout masks, Keras's RNN `inner_loop` results."""
         cell = self.cell
         dtype = cell.compute_dtype
         # Under mixed precision the recurrence (state, recurrent matmul,
@@ -191,7 +205,7 @@ class GRU(keras.layers.GRU):
             cell.weights_as(cell.bias, state_dtype), cell.reset_after)
         if mask is not None:
             mask = tf.cast(mask, tf.bool)
-        last_output, outputs, state = ops.sequence(
+        last_output, outputs, state = sequence(
             sequences,
             tf.cast(initial_state, state_dtype),
             cell.weights_as(cell.kernel, dtype),

@@ -17,7 +17,7 @@ one graph (with XLA, `jit_compile`, where that is faster; see `use_xla`).
 import tensorflow as tf
 
 from gru_keras import fast_scan, scan
-from gru_keras.compile import compiled, fast_xla, xla_wins
+from gru_keras.compile import compiled, fast_xla, tracing_portable, xla_wins
 from gru_keras.gates import project_and_step, project_inputs
 
 
@@ -43,7 +43,10 @@ def cell_step(x, h, kernel, recurrent_kernel, input_bias=None,
     Returns:
         The new state, `(batch, units)`.
     """
-    fn = compiled(project_and_step, xla_wins(_static(x, 0), _static(h, -1)))
+    if tracing_portable():
+        fn = project_and_step  # plain ops for a converter (gru_keras.portable)
+    else:
+        fn = compiled(project_and_step, xla_wins(_static(x, 0), _static(h, -1)))
     return fn(x, h, kernel, recurrent_kernel, input_bias, recurrent_bias,
               input_masks, recurrent_masks, reset_after, activation,
               recurrent_activation)
@@ -79,23 +82,19 @@ def sequence(x, h0, kernel, recurrent_kernel, input_bias=None,
         `(last_output, outputs, last_state)`: `(batch, units)`,
         `(batch, time or 1, units)` and `(batch, units)`, in `x`'s dtype.
     """
-    # Time-major from here on: one matmul projects every time step at once,
-    # then the compiled loop does only the recurrent matmul and the gating.
-    x_tm = tf.transpose(x, [1, 0, 2])
+    x_tm, mask_tm = time_major(x, mask, go_backwards)
     if isinstance(input_masks, (list, tuple)):
         input_masks = [m[None] for m in input_masks]
     elif input_masks is not None:
         input_masks = input_masks[None]
+    # One matmul projects every time step at once, then the compiled loop
+    # does only the recurrent matmul and the gating.
     x_proj = project_inputs(x_tm, kernel, input_bias, input_masks)
     # The recurrence runs in h0's dtype, which may be wider than x's: under
     # mixed precision the layer keeps the state in float32 (see `GRU`).
     x_proj = tf.cast(x_proj, h0.dtype)
     if recurrent_masks is not None:
         recurrent_masks = [tf.cast(m, h0.dtype) for m in recurrent_masks]
-    mask_tm = None if mask is None else tf.transpose(mask)[:, :, None]
-    if go_backwards:
-        x_proj = tf.reverse(x_proj, [0])
-        mask_tm = None if mask is None else tf.reverse(mask_tm, [0])
     batch, units = _static(x, 0), _static(h0, -1)
     if fast_scan.supports(recurrent_bias, recurrent_masks, reset_after,
                           activation, recurrent_activation):
@@ -107,6 +106,35 @@ def sequence(x, h0, kernel, recurrent_kernel, input_bias=None,
             x_proj, h0, recurrent_kernel, recurrent_bias, mask_tm,
             recurrent_masks, (reset_after, activation, recurrent_activation),
             batch, units)
+    return sequence_outputs(states, mask_tm, x.dtype, return_sequences,
+                            zero_output_for_mask)
+
+
+def time_major(x, mask, go_backwards):
+    """`x` `(time, batch, features)` and `mask` `(time, batch, 1)` (or
+    `None`), in processing order."""
+    x_tm = tf.transpose(x, [1, 0, 2])
+    mask_tm = None if mask is None else tf.transpose(mask)[:, :, None]
+    if go_backwards:
+        x_tm = tf.reverse(x_tm, [0])
+        mask_tm = None if mask is None else tf.reverse(mask_tm, [0])
+    return x_tm, mask_tm
+
+
+def sequence_outputs(states, mask_tm, dtype, return_sequences,
+                     zero_output_for_mask):
+    """`sequence`'s results from the time-major states after every step,
+    with Keras's masking rules.
+
+    Args:
+        states: `(time, batch, units)`; a masked step kept the state.
+        mask_tm: `None` or a boolean `(time, batch, 1)`.
+        dtype: the outputs' dtype.
+        return_sequences, zero_output_for_mask: as in `sequence`.
+
+    Returns:
+        `(last_output, outputs, last_state)`, as `sequence`.
+    """
     outputs = states
     if mask_tm is not None:
         # A masked step outputs zeros (zero_output_for_mask) or repeats the
@@ -114,10 +142,10 @@ def sequence(x, h0, kernel, recurrent_kernel, input_bias=None,
         valid = mask_tm if zero_output_for_mask else tf.cast(
             tf.cumsum(tf.cast(mask_tm, tf.int32), axis=0), tf.bool)
         outputs = tf.where(valid, states, tf.zeros_like(states))
-    outputs = tf.cast(outputs, x.dtype)
+    outputs = tf.cast(outputs, dtype)
     last_output = outputs[-1]
     if return_sequences:
         sequence = tf.transpose(outputs, [1, 0, 2])
     else:
         sequence = last_output[:, None]
-    return last_output, sequence, tf.cast(states[-1], x.dtype)
+    return last_output, sequence, tf.cast(states[-1], dtype)

@@ -20,6 +20,23 @@ def test_gru_benchmark_quick_mode_runs_and_layers_agree(tmp_path):
     assert (tmp_path / "rows.json").exists()
 
 
+def test_deployment_benchmark_quick_mode_converts_and_agrees():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/deployment.py", "--quick"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    entries = re.findall(r"^\| (?:TFLite|  \+|model\.export|tf2onnx)[^|]*\| "
+                         r"([^|]+) \|", result.stdout, re.MULTILINE)
+    assert len(entries) == 7, result.stdout
+    # every entry converts and runs; float ones within 1e-5 of Keras
+    errors = [float(e) for e in entries]
+    assert max(errors[:1] + errors[2:]) <= 1e-5, result.stdout
+    speeds = re.findall(r"^\| \(\d.*\| ([\d.e+-]+), ([\d.e+-]+) \|$",
+                        result.stdout, re.MULTILINE)
+    assert len(speeds) == 2, result.stdout
+    assert max(float(v) for row in speeds for v in row) <= 1e-5, result.stdout
+
+
 def test_data_pipeline_benchmark_runs(tmp_path):
     from messages import tiny_corpus
 
