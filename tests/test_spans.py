@@ -107,7 +107,8 @@ EDGE_CASES = [
     "", "   ", "\n", "plain text", " Open %s\n", "Copy %(src)s to %(dst)s",
     "Thank you for using %(site_name)s!\n%(site_domain)s",
     "<a href=\"mailto:%(email)s\">%(email)s</a>", "Tab\there  and\r\nthere",
-    "Ünïcödé\u00a0nbsp \x07 bell \u2028 sep", "{{ user }} {% url 'x' %} {{literal}}",
+    "Ünïcödé\u00a0nbsp \x07 bell \u2028 sep", "Line %u:\x00\x07\x1b for\tit\r\n\u0085\u2028",
+    "\x00 lead NUL", "{{ user }} {% url 'x' %} {{literal}}",
     "an old ｟3｠ stays", "<file> <b>x</b> &amp; https://example.com/a.", "%%s %1$s %2$d",
     " ".join(["%s"] * 40) + "\n",
 ]

@@ -64,7 +64,8 @@ def mask(text, max_spans=spans_lib.MAX_SPANS):
         `spans` (ragged `[batch, None]` strings, the spans masked in order),
         `lead` and `trail` (`[batch]`, each message's end whitespace).
     """
-    lead, core, trail = split_ends(text)
+    # NUL ends a string for `regex_split`: read as a space, as `spans.mask` does.
+    lead, core, trail = split_ends(tf.strings.regex_replace(text, "\\x00", " "))
     pieces, is_span = _pieces(core, spans_lib.SPAN_PATTERN_SOURCE)
     number = tf.cumsum(tf.cast(is_span, tf.int32), axis=1)
     masked = tf.logical_and(is_span, number <= max_spans)

@@ -194,9 +194,10 @@ def mask(text, max_spans=MAX_SPANS):
         max_spans: how many spans get a sentinel (at most `MAX_SPANS`).
 
     Returns:
-        A `Masked`.
+        A `Masked`. A NUL character is read as a space (the graph's regex
+        splitting stops at NUL, so both paths treat it alike).
     """
-    lead, core, trail = split_ends(text)
+    lead, core, trail = split_ends(text.replace("\x00", " "))
     spans = []
 
     def replace(match):
@@ -227,7 +228,7 @@ def mask_pair(source, target, max_spans=MAX_SPANS):
     free = {}
     for index, span in enumerate(masked.spans):
         free.setdefault(span, []).append(index)
-    _, core, _ = split_ends(target)
+    _, core, _ = split_ends(target.replace("\x00", " "))
 
     def replace(match):
         indices = free.get(match.group())
