@@ -121,10 +121,14 @@ class Translator:
             return spans.mask(cut.decode("utf-8", errors="replace"))
         return spans.Masked(sentence, ())
 
-    def encode(self, sentences):
-        """Padded source ids (masked, EOS added, truncated to the maximum length)."""
-        rows = [self.source.encode(self.mask(s).text)[: self.max_source_length - 1] + [EOS]
-                for s in sentences]
+    def encode(self, sentences, masked=None):
+        """Padded source ids (masked, EOS added, truncated to the maximum length).
+
+        `masked`: the sentences' `mask` forms, when the caller has them already.
+        """
+        masked = masked or [self.mask(s) for s in sentences]
+        rows = [self.source.encode(m.text)[: self.max_source_length - 1] + [EOS]
+                for m in masked]
         width = max(len(r) for r in rows)
         return np.array([r + [PAD] * (width - len(r)) for r in rows], np.int32)
 
@@ -138,11 +142,11 @@ class Translator:
 
     def n_best_batch(self, sentences):
         """`(hypotheses, scores, oks)` for one batch: per sentence, lists best first."""
-        ids, scores = self._decode_n_best(self.encode(sentences))
+        masked_all = [self.mask(s) for s in sentences]
+        ids, scores = self._decode_n_best(self.encode(sentences, masked_all))
         hypotheses, oks = [], []
         scores = scores.numpy()
-        for i, (sentence, rows) in enumerate(zip(sentences, ids.numpy())):
-            masked = self.mask(sentence)
+        for i, (masked, rows) in enumerate(zip(masked_all, ids.numpy())):
             if not masked.text:  # nothing to translate, as the export answers
                 texts, flags, scores[i] = [""] * len(rows), [True] * len(rows), 0.0
             else:
