@@ -229,6 +229,45 @@ def test_the_graph_masks_and_unmasks_as_the_python_path(exported, translator, se
                 assert all(span in hypothesis for span in masked.spans)
 
 
+GLOSSARY_CASES = FORMAT_CASES + [
+    "Could not open file %s for the printer", "Deleted {count} items for the Folders",
+    "See @GPG@ for details for the window", "%(name)s is ready for the network"]
+
+
+def test_the_glossary_signatures_follow_the_python_path(run, exported, settings):
+    from translate.glossary import Entry, Glossary
+
+    glossary = Glossary([Entry(s, t, "test") for s, t in [
+        ("printer", "Drucker"), ("folder", "Verzeichnis"), ("window", "Fenster"),
+        ("network", "Netz"), ("details", "Einzelheiten")]])
+    translator = Translator.from_run(run / "run", beam_width=settings["beam_width"],
+                                     length_penalty=settings["length_penalty"],
+                                     glossary=glossary)
+    loaded = tf.saved_model.load(str(exported))
+    inputs = dict(text=tf.constant(GLOSSARY_CASES),
+                  glossary_source=tf.constant(glossary.sources[::-1]),
+                  glossary_target=tf.constant(glossary.targets[::-1]))
+    out = loaded.signatures["translate_n_best_glossary"](**inputs)
+    hypotheses = [[t.decode("utf-8") for t in row] for row in out["translations"].numpy()]
+    expected, scores, expected_ok, expected_terms = translator.n_best_batch(
+        GLOSSARY_CASES, with_terms=True)
+    assert hypotheses == expected
+    assert out["format_ok"].numpy().tolist() == expected_ok
+    assert out["terms_ok"].numpy().tolist() == expected_terms
+    np.testing.assert_allclose(out["scores"].numpy(), scores, atol=1e-3)
+    # Not vacuous: terms were masked, and terms_ok says whether their targets came out.
+    masked = [translator.mask(case, terms=True) for case in GLOSSARY_CASES]
+    assert sum(bool(m.terms) for m in masked) == 5
+    for m, row, flags in zip(masked, hypotheses, out["terms_ok"].numpy()):
+        targets = [m.targets[i].lower() for i in m.terms]
+        assert [all(t in h.lower() for t in targets) for h in row] == flags.tolist()
+
+    best = loaded.signatures["translate_glossary"](**inputs)
+    assert ([t.decode("utf-8") for t in best["translation"].numpy()]
+            == translator.translate_batch(GLOSSARY_CASES)[0])
+    assert set(best) == {"translation", "score", "format_ok", "terms_ok"}
+
+
 def test_an_empty_batch_gives_empty_outputs(serve):
     texts, scores = serve(tf.zeros([0], tf.string))
     assert texts == [] and scores.shape == (0,)

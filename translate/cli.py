@@ -192,6 +192,36 @@ def _translate_sources(args, translator, sources):
     return outputs, origins, threshold
 
 
+def _add_glossary_argument(p):
+    p.add_argument("--glossary", action="append", metavar="FILE",
+                   help="a glossary every suggestion follows: CSV with 'source' and 'target' "
+                        "columns (Weblate's export), TBX, or a .po of terms; repeat for more "
+                        "files. Its terms are masked and written as their targets (a masking "
+                        "model; otherwise hypotheses with the terms are preferred)")
+
+
+def _glossary(args, target_language=None):
+    """The `Glossary` of `--glossary`, or None."""
+    if not getattr(args, "glossary", None):
+        return None
+    from translate.glossary import Glossary
+
+    glossary = Glossary.read(args.glossary, target_language)
+    if glossary.skipped:
+        print(f"glossary: {len(glossary.skipped)} untranslated or fuzzy entries skipped "
+              f"(first: {glossary.skipped[0][1]})", file=sys.stderr)
+    return glossary
+
+
+def _term_line(rates, what):
+    if rates["rate"] is None:
+        return f"glossary terms: no source has one ({what})"
+    missed = ", ".join(f"{term} {n}" for term, n in list(rates["missed"].items())[:5])
+    return (f"glossary terms followed ({what}): {100 * rates['rate']:.1f}% "
+            f"({rates['following']}/{rates['with_terms']})"
+            + (f"; most missed: {missed}" if missed else ""))
+
+
 def _add_language_argument(p):
     p.add_argument("--language", metavar="LANG",
                    help="the translations' language for the checks (e.g. de, pt_BR; "
@@ -216,6 +246,7 @@ def _add_evaluate(commands):
                         "sentences, of the hypotheses and of the references (default: on "
                         "when the toolkit is installed, as make installs it)")
     _add_language_argument(p)
+    _add_glossary_argument(p)
     p.set_defaults(run=_run_evaluate)
 
 
@@ -244,14 +275,16 @@ def _run_evaluate(args):
     from translate.atomic import atomic_file
 
     sources, references = evaluation.read_tsv_pairs(args.tsv)
+    glossary = _glossary(args, args.language)
     translator = _translator(args)
+    translator.glossary = glossary
     outputs, origins, threshold = _translate_sources(args, translator, sources)
     scores = evaluation.score(outputs, references)
     placeholders = evaluation.placeholder_accuracy(sources, outputs)
     # One name per split and setting, so evaluations side by side never overwrite.
     variant = (f"{Path(args.tsv).stem}-"
                + ("greedy" if translator.beam_width == 1 else f"beam{translator.beam_width}")
-               + ("-memory" if args.memory else ""))
+               + ("-memory" if args.memory else "") + ("-glossary" if glossary else ""))
     out = Path(args.out or Path(args.run_dir) / f"hypotheses-{variant}.txt")
     with atomic_file(out, encoding="utf-8") as f:
         f.writelines(line + "\n" for line in outputs)
@@ -261,6 +294,11 @@ def _run_evaluate(args):
     if origins is not None:
         report["memory"] = {"corpus": args.memory, "threshold": threshold,
                             "used": sum(o.kind == "memory" for o in origins)}
+    if glossary is not None:
+        report["glossary"] = {"files": args.glossary, "terms": len(glossary),
+                              "hypotheses": evaluation.term_rates(glossary, sources, outputs),
+                              "references": evaluation.term_rates(glossary, sources,
+                                                                  references)}
     report_path = Path(args.run_dir) / f"evaluation-{variant}.json"
     with atomic_file(report_path, encoding="utf-8") as f:
         json.dump(report, f, indent=1)
@@ -272,6 +310,9 @@ def _run_evaluate(args):
     if origins is not None:
         print(f"memory used for {report['memory']['used']}/{len(outputs)} sentences "
               f"(threshold {threshold:.2f})")
+    if glossary is not None:
+        print(_term_line(report["glossary"]["hypotheses"], "hypotheses"))
+        print(_term_line(report["glossary"]["references"], "references"))
     if checked is None:
         print(f"checks: {not_checked}")
     else:
@@ -299,6 +340,7 @@ def _add_translate(commands):
                         "none passes, the first, and standard error says which checks it "
                         "failed (needs the toolkit: make installs it)")
     _add_language_argument(p)
+    _add_glossary_argument(p)
     p.set_defaults(run=_run_translate)
 
 
@@ -331,7 +373,9 @@ def _run_translate(args):
     if args.check:
         _print_checked(args, sources)
         return
-    outputs, _, _ = _translate_sources(args, _translator(args), sources)
+    translator = _translator(args)
+    translator.glossary = _glossary(args, args.language)
+    outputs, _, _ = _translate_sources(args, translator, sources)
     for line in outputs:
         print(line)
 
@@ -344,8 +388,13 @@ def _print_checked(args, sources):
 
     with checks.Checker(args.language) as checker:
         checker.start()  # a missing toolkit is reported before the model loads
+        glossary = _glossary(args, args.language)
         translator = _translator(args)
+        translator.glossary = glossary
         hypotheses = translator.n_best(sources, args.batch_size, progress=_progress)
+        if glossary is not None:  # those with every term first: they are tried first
+            hypotheses = [sorted(texts, key=lambda text, s=source: bool(glossary.missed(s, text)))
+                          for source, texts in zip(sources, hypotheses)]
         if args.memory:
             tm, threshold = _memory(args, translator)
             outputs, origins = memory.combine(sources, [h[0] for h in hypotheses],
@@ -499,6 +548,7 @@ def _add_po(commands):
                    help="skip Translate Toolkit's checks (pofilter's), which every suggestion "
                         "must otherwise pass; they need the toolkit, which make installs "
                         "(without it, and without this option, po stops with an error)")
+    _add_glossary_argument(p)
     p.set_defaults(run=_run_po)
 
 
@@ -507,10 +557,13 @@ def _run_po(args):
 
     from collections import Counter
 
+    catalog_language = po.read_catalog(args.catalog).metadata.get("Language") or None
+    glossary = _glossary(args, catalog_language)
     summary = po.fill_po(args.catalog, args.model, args.catalog if args.in_place else args.out,
                          memory_corpus=args.memory, memory_threshold=args.memory_threshold,
                          batch_size=args.batch_size, signature=args.signature,
-                         progress=_progress, checks=args.checks, accelerator=args.accelerator)
+                         progress=_progress, checks=args.checks, accelerator=args.accelerator,
+                         glossary=glossary)
     print(f"{summary.out}: filled {summary.filled} of {summary.untranslated} untranslated "
           f"messages as fuzzy ({summary.from_memory} from the memory, {summary.from_model} "
           f"by the model {summary.model}, {summary.plurals} of them plural, "
@@ -525,6 +578,14 @@ def _run_po(args):
           f"{summary.kept_failed_checks} failed only Translate Toolkit's checks; untouched: "
           f"{summary.translated} translated, {summary.fuzzy} fuzzy, {summary.partial_plurals} "
           f"partly translated plural")
+    if glossary is not None:
+        missed = ", ".join(f"{term} {n}" for term, n in sorted(
+            summary.glossary_missed_terms.items(), key=lambda item: -item[1])[:5])
+        print(f"glossary ({len(glossary)} terms): {summary.glossary_followed} of "
+              f"{summary.glossary_entries} filled entries with a term follow it; "
+              f"{summary.glossary_missed} filled without (commented)"
+              + (f": {missed}" if missed else "")
+              + f"; {summary.memory_glossary_rejected} memory matches lacked a term")
     if summary.checks is None:
         print("checks: not run (--no-checks)")
     else:

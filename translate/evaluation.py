@@ -194,6 +194,36 @@ def check_rates(checker, sources, translations):
     }
 
 
+def term_rates(glossary, sources, translations):
+    """How often translations use the glossary's terms where their source has one.
+
+    Args:
+        glossary: a `translate.glossary.Glossary` (anything with `find` and
+            `missed`).
+        sources, translations: as for `check_rates`.
+
+    Returns:
+        A dict: `with_terms` (sentences whose source has a term), `following`
+        (of those, translations with every term's target), `rate`
+        (`following / with_terms`, None when no source has a term) and
+        `missed` (per source term, the translations lacking it).
+    """
+    sources, translations = check_parallel(sources, translations, "sources", "translations")
+    with_terms = following = 0
+    missed = {}
+    for source, translation in zip(sources, translations):
+        if not glossary.find(source):
+            continue
+        with_terms += 1
+        lacking = glossary.missed(source, translation)
+        following += not lacking
+        for entry in lacking:
+            missed[entry.source] = missed.get(entry.source, 0) + 1
+    return {"with_terms": with_terms, "following": following,
+            "rate": following / with_terms if with_terms else None,
+            "missed": dict(sorted(missed.items(), key=lambda item: -item[1]))}
+
+
 def read_tsv_pairs(path):
     """Reads a `source<TAB>target` file into two aligned lists.
 

@@ -107,8 +107,9 @@ from translate import decoding, masking, prepare
 from translate.atomic import atomic_directory
 from translate.inference import BYTES_PER_SOURCE_TOKEN, Translator
 from translate.signatures import (  # noqa: F401 (re-exported)
-    FORMAT_OK_KEY, GREEDY_SIGNATURE, INPUT_KEY, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE,
-    OUTPUT_KEYS, SERVING_SIGNATURE, SETTINGS_ASSET, versions)
+    FORMAT_OK_KEY, GLOSSARY_INPUT_KEYS, GLOSSARY_SIGNATURE, GREEDY_SIGNATURE, INPUT_KEY,
+    N_BEST_GLOSSARY_SIGNATURE, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE, OUTPUT_KEYS,
+    SERVING_SIGNATURE, SETTINGS_ASSET, TERMS_OK_KEY, versions)
 from translate.tokenizer import SPECIAL_IDS
 
 PAD, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["eos"]
@@ -154,74 +155,122 @@ def source_ids(tokenizer, cleaned, max_source_length):
     return tf.concat([ids, eos], axis=1).to_tensor(default_value=PAD)
 
 
-def _hypotheses(text, *, model, source_tokenizer, target_tokenizer, search, settings):
-    """Raw strings to `(translations, scores, format_ok)`, each `[batch, n]`.
+def _decode(cleaned, masked, termed, *, model, source_tokenizer, target_tokenizer, search,
+            settings):
+    """One search over a non-empty batch of cleaned inputs.
+
+    Returns `(translations, scores, format_ok, terms_ok)`, each `[batch, n]`:
+    unmasked against `masked` (a `masking.mask` result, or None for a model
+    without masking), and `terms_ok` read against `termed` (the sources'
+    term-masked forms; true without).
+    """
+    batch = tf.shape(cleaned)[0]
+    source = source_ids(source_tokenizer, cleaned, settings["max_source_length"])
+    ids, score = search(model, source)
+    width = tf.shape(ids)[1]
+    flat = tf.reshape(ids, [batch * width, -1])
+    keep = tf.not_equal(flat, PAD) & tf.not_equal(flat, EOS)
+    text = target_tokenizer.detokenize(tf.ragged.boolean_mask(flat, keep))
+    # Valid UTF-8 out whatever byte pieces the model chose (JSON clients).
+    text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace",
+                                        replacement_char=0xFFFD)
+    valid = tf.reshape(score, [-1]) > decoding.NEG_INF / 2  # a beam that never scored
+    rows = tf.repeat(tf.range(batch), width)
+    if masked is not None:
+        text, ok = masking.unmask(text, masked, rows)
+    else:
+        ok = tf.ones_like(valid)
+    text = tf.where(valid, text, "")
+    follows = (masking.terms_followed(text, termed, rows) if termed is not None
+               else tf.ones_like(valid))
+    return (tf.reshape(text, [batch, width]), tf.cast(score, tf.float32),
+            tf.reshape(ok & valid, [batch, width]), tf.reshape(follows, [batch, width]))
+
+
+def _hypotheses(text, *, terms=None, **decode):
+    """Raw strings to `(translations, scores, format_ok, terms_ok)`, each `[batch, n]`.
 
     The search's `n` hypotheses per sentence, best first; unmasked for a
     masking model (`format_ok`: every span came back once), else as
-    detokenized (`format_ok` true).
+    detokenized (`format_ok` true). With `terms`, a glossary's `(sources,
+    targets)`: `terms_ok` says whether a hypothesis has every term's target
+    (`translate.glossary`); a sentence none of whose hypotheses keeps its
+    spans and has its terms is searched again with its terms masked (each
+    a sentinel written as the term's target). Without, `terms_ok` is true.
+    `decode`: the keyword arguments of `_decode` after the inputs.
     """
+    settings = decode["settings"]
     text = tf.strings.substr(text, 0, settings["max_input_bytes"], unit="BYTE")
     text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace",
                                         replacement_char=0xFFFD)
     masked = masking.mask(text) if settings["masking"] else None
+    termed = masking.mask(text, terms=terms) if terms is not None else None
     cleaned = (masked["text"] if masked is not None
                else clean_text(text, settings["max_input_bytes"]))
     empty = tf.equal(cleaned, "")
     batch = tf.shape(cleaned)[0]
 
     def run():
-        source = source_ids(source_tokenizer, cleaned, settings["max_source_length"])
-        ids, score = search(model, source)
-        width = tf.shape(ids)[1]
-        flat = tf.reshape(ids, [batch * width, -1])
-        keep = tf.not_equal(flat, PAD) & tf.not_equal(flat, EOS)
-        text = target_tokenizer.detokenize(tf.ragged.boolean_mask(flat, keep))
-        # Valid UTF-8 out whatever byte pieces the model chose (JSON clients).
-        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace",
-                                            replacement_char=0xFFFD)
-        valid = tf.reshape(score, [-1]) > decoding.NEG_INF / 2  # a beam that never scored
-        if masked is not None:
-            text, ok = masking.unmask(text, masked, tf.repeat(tf.range(batch), width))
-        else:
-            ok = tf.ones_like(valid)
-        text = tf.where(valid, text, "")
-        ok = ok & valid
-        return (tf.reshape(text, [batch, width]), tf.cast(score, tf.float32),
-                tf.reshape(ok, [batch, width]))
+        found = _decode(cleaned, masked, termed, **decode)
+        if termed is None:
+            return found
+        has_terms = tf.reduce_any(termed["is_term"], axis=1)
+        again = tf.where(has_terms & ~tf.reduce_any(found[2] & found[3], axis=1))[:, 0]
+
+        def with_terms_masked():
+            subset = {key: tf.gather(value, again) for key, value in termed.items()}
+            redone = _decode(subset["text"], subset, subset, **decode)
+            return tuple(tf.tensor_scatter_nd_update(old, again[:, None], new)
+                         for old, new in zip(found, redone))
+        return tf.cond(tf.size(again) > 0, with_terms_masked, lambda: found)
 
     def nothing():
         return (tf.zeros([0, 1], tf.string), tf.zeros([0, 1], tf.float32),
-                tf.zeros([0, 1], tf.bool))
+                tf.zeros([0, 1], tf.bool), tf.zeros([0, 1], tf.bool))
 
-    translations, scores, ok = tf.cond(batch > 0, run, nothing)
+    translations, scores, ok, follows = tf.cond(batch > 0, run, nothing)
     # An input empty after cleaning translates to "" (the model is not asked
     # to invent a sentence for it).
     translations = tf.where(empty[:, None], "", translations)
     scores = tf.where(empty[:, None], 0.0, scores)
     ok = ok | empty[:, None]
-    return translations, scores, ok
+    follows = follows | empty[:, None]
+    return translations, scores, ok, follows
 
 
-def _best(translations, scores, ok):
-    """One translation per sentence: the first hypothesis with `ok`, else the first."""
-    pick = tf.where(tf.reduce_any(ok, axis=1), tf.argmax(tf.cast(ok, tf.int32), axis=1,
-                                                          output_type=tf.int32), 0)
-    return {OUTPUT_KEYS[0]: tf.ensure_shape(tf.gather(translations, pick, batch_dims=1), [None]),
-            OUTPUT_KEYS[1]: tf.ensure_shape(tf.gather(scores, pick, batch_dims=1), [None]),
-            FORMAT_OK_KEY: tf.ensure_shape(tf.gather(ok, pick, batch_dims=1), [None])}
+def _first(flags):
+    """Per row, the index of the first true flag, or None-like -1."""
+    return tf.where(tf.reduce_any(flags, axis=1),
+                    tf.argmax(tf.cast(flags, tf.int32), axis=1, output_type=tf.int32), -1)
 
 
-def _signature_body(model, source_tokenizer, target_tokenizer, search, settings, n_best):
-    def translate(text):
-        outputs = _hypotheses(text, model=model, source_tokenizer=source_tokenizer,
-                              target_tokenizer=target_tokenizer, search=search,
-                              settings=settings)
+def _best(translations, scores, ok, follows, with_terms):
+    """One translation per sentence (`translate.inference.choose`): the first
+    hypothesis with `ok` and `follows`, else the first with `ok`, else the first."""
+    both, alone = _first(ok & follows), _first(ok)
+    pick = tf.where(both >= 0, both, tf.maximum(alone, 0))
+    outputs = {OUTPUT_KEYS[0]: translations, OUTPUT_KEYS[1]: scores, FORMAT_OK_KEY: ok}
+    if with_terms:
+        outputs[TERMS_OK_KEY] = follows
+    return {key: tf.ensure_shape(tf.gather(value, pick, batch_dims=1), [None])
+            for key, value in outputs.items()}
+
+
+def _signature_body(model, source_tokenizer, target_tokenizer, search, settings, n_best,
+                    glossary):
+    def outputs(text, terms):
+        found = _hypotheses(text, model=model, source_tokenizer=source_tokenizer,
+                            target_tokenizer=target_tokenizer, search=search,
+                            settings=settings, terms=terms)
         if n_best:
-            return {key: tf.ensure_shape(value, [None, None])
-                    for key, value in zip(N_BEST_OUTPUT_KEYS, outputs)}
-        return _best(*outputs)
-    return translate
+            keys = N_BEST_OUTPUT_KEYS + ((TERMS_OK_KEY,) if glossary else ())
+            return {key: tf.ensure_shape(value, [None, None]) for key, value in zip(keys, found)}
+        return _best(*found, with_terms=glossary)
+
+    if glossary:
+        return lambda text, glossary_source, glossary_target: outputs(
+            text, (glossary_source, glossary_target))
+    return lambda text: outputs(text, None)
 
 
 def _gru_layers(model):
@@ -291,17 +340,22 @@ def build_module(model, source_proto, target_proto, settings):
     beam = functools.partial(decoding.n_best_search, beam_width=settings["beam_width"],
                              n_best=settings["n_best"], **limits)
     greedy = functools.partial(decoding.n_best_search, beam_width=1, **limits)
-    searches = {SERVING_SIGNATURE: (beam, False), GREEDY_SIGNATURE: (greedy, False),
-                N_BEST_SIGNATURE: (beam, True)}
-    spec = [tf.TensorSpec([None], tf.string, name=INPUT_KEY)]
+    searches = {SERVING_SIGNATURE: (beam, False, False),
+                GREEDY_SIGNATURE: (greedy, False, False),
+                N_BEST_SIGNATURE: (beam, True, False)}
+    if settings["masking"]:  # terms are masked like spans: a masking model's
+        searches.update({GLOSSARY_SIGNATURE: (beam, False, True),
+                         N_BEST_GLOSSARY_SIGNATURE: (beam, True, True)})
     signatures = {}
     with gru_keras.use_xla(False), _without_cudnn(model):
-        for name, (search, n_best) in searches.items():
+        for name, (search, n_best, glossary) in searches.items():
+            keys = (INPUT_KEY,) + (GLOSSARY_INPUT_KEYS if glossary else ())
+            spec = [tf.TensorSpec([None], tf.string, name=key) for key in keys]
             # autograph=False, as Keras's own export: the search is written with
             # explicit TensorFlow control flow.
             function = tf.function(_signature_body(
                 model, module.source_tokenizer, module.target_tokenizer, search, settings,
-                n_best), input_signature=spec, autograph=False)
+                n_best, glossary), input_signature=spec, autograph=False)
             setattr(module, name, function)
             signatures[name] = function.get_concrete_function()
     return module, signatures
@@ -335,13 +389,30 @@ def decoding_settings(run_dir, translator, beam_width=None, length_penalty=None,
         "n_best": decode["beam_width"],
         "signatures": {SERVING_SIGNATURE: "beam search, the best hypothesis with format_ok",
                        GREEDY_SIGNATURE: "greedy search",
-                       N_BEST_SIGNATURE: "beam search, every hypothesis, best first"},
-        "inputs": {INPUT_KEY: "tf.string [None]"},
+                       N_BEST_SIGNATURE: "beam search, every hypothesis, best first",
+                       **({GLOSSARY_SIGNATURE: "beam search with a glossary, the best "
+                                               "hypothesis with format_ok and terms_ok",
+                           N_BEST_GLOSSARY_SIGNATURE: "beam search with a glossary, every "
+                                                      "hypothesis"}
+                          if translator.masks_spans else {})},
+        "inputs": {INPUT_KEY: "tf.string [None]",
+                   **({key: "tf.string [None] (glossary signatures)"
+                       for key in GLOSSARY_INPUT_KEYS} if translator.masks_spans else {})},
         "outputs": {SERVING_SIGNATURE: {"translation": "tf.string [None]",
                                         "score": "float32 [None]", FORMAT_OK_KEY: "bool [None]"},
                     N_BEST_SIGNATURE: {"translations": "tf.string [None, n_best]",
                                        "scores": "float32 [None, n_best]",
-                                       FORMAT_OK_KEY: "bool [None, n_best]"}},
+                                       FORMAT_OK_KEY: "bool [None, n_best]"},
+                    **({GLOSSARY_SIGNATURE: {"translation": "tf.string [None]",
+                                             "score": "float32 [None]",
+                                             FORMAT_OK_KEY: "bool [None]",
+                                             TERMS_OK_KEY: "bool [None]"},
+                        N_BEST_GLOSSARY_SIGNATURE: {
+                            "translations": "tf.string [None, n_best]",
+                            "scores": "float32 [None, n_best]",
+                            FORMAT_OK_KEY: "bool [None, n_best]",
+                            TERMS_OK_KEY: "bool [None, n_best]"}}
+                       if translator.masks_spans else {})},
         "run_dir": str(Path(run_dir).resolve()),
         "tensorflow": tf.__version__,
         "tensorflow_text": tf_text.__version__,

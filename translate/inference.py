@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from translate import config as config_lib
 from translate import batching, decoding, prepare, spans, tokenizer
+from translate.glossary import terms as glossary_terms
 from translate.model import build_model
 from translate.rundir import BEST_WEIGHTS
 from translate.tokenizer import SPECIAL_IDS
@@ -28,6 +29,17 @@ BYTES_PER_SOURCE_TOKEN = 64
 longest SentencePiece piece), here and in the export."""
 
 
+def choose(oks, terms_ok):
+    """The hypothesis to take (as the export's `_best`): the first that keeps
+    every span and follows the glossary, else the first that keeps every span,
+    else the first."""
+    both = [ok and follows for ok, follows in zip(oks, terms_ok)]
+    for flags in (both, oks):
+        if True in flags:
+            return flags.index(True)
+    return 0
+
+
 class Translator:
     """Translates sentences with a `Seq2Seq` model, in batches.
 
@@ -37,12 +49,21 @@ class Translator:
         beam_width: 1 for greedy search.
         length_penalty, max_length_ratio, max_length_extra: decoding settings.
         max_source_length: longer inputs are truncated (bounded work).
+        glossary: a `translate.glossary.Glossary` every translation should
+            follow, or None; settable later (`translator.glossary = ...`).
+        term_masking: with a glossary and a masking model, a sentence whose
+            hypotheses all lack a term is searched again with its terms
+            masked like spans, each sentinel written as the term's target
+            (see `n_best_batch`); False: the glossary only chooses among the
+            hypotheses.
     """
 
     def __init__(self, model, source_model, target_model, *, beam_width=4,
                  length_penalty=0.6, max_length_ratio=2.0, max_length_extra=10,
-                 max_source_length=128):
+                 max_source_length=128, glossary=None, term_masking=True):
         self.model = model
+        self.glossary = glossary
+        self.term_masking = term_masking
         self.beam_width = beam_width
         self.source = tokenizer.load_processor(source_model)
         self.target = tokenizer.load_processor(target_model)
@@ -70,7 +91,8 @@ class Translator:
             input_signature=spec, autograph=False)
 
     @classmethod
-    def from_run(cls, run_dir, checkpoint="best", **decode_overrides):
+    def from_run(cls, run_dir, checkpoint="best", glossary=None, term_masking=True,
+                 **decode_overrides):
         """The model of a training run (its best or latest checkpoint).
 
         Args:
@@ -78,6 +100,7 @@ class Translator:
                 whose tokenizers are used).
             checkpoint: "best" (the weights of the best dev loss) or "latest"
                 (the last training checkpoint).
+            glossary, term_masking: as for the constructor.
             **decode_overrides: decoding settings (`beam_width`,
                 `length_penalty`, ...) replacing the run config's.
 
@@ -106,11 +129,13 @@ class Translator:
         return cls(model, *paths, beam_width=decode["beam_width"],
                    length_penalty=decode["length_penalty"],
                    max_length_ratio=decode["max_length_ratio"],
-                   max_length_extra=decode["max_length_extra"])
+                   max_length_extra=decode["max_length_extra"], glossary=glossary,
+                   term_masking=term_masking)
 
-    def mask(self, sentence):
+    def mask(self, sentence, terms=False):
         """The `translate.spans.Masked` form of a sentence (its text as is,
-        no spans, for a model without sentinels).
+        no spans, for a model without sentinels); with `terms`, the
+        glossary's terms masked too.
 
         As in the export, a masking model's input is first cut to
         `BYTES_PER_SOURCE_TOKEN * max_source_length` bytes (more than the pieces it keeps), a
@@ -118,7 +143,8 @@ class Translator:
         """
         if self.masks_spans:
             cut = sentence.encode("utf-8")[: BYTES_PER_SOURCE_TOKEN * self.max_source_length]
-            return spans.mask(cut.decode("utf-8", errors="replace"))
+            return spans.mask(cut.decode("utf-8", errors="replace"),
+                              terms=self.glossary if terms else None)
         return spans.Masked(sentence, ())
 
     def encode(self, sentences, masked=None):
@@ -140,10 +166,9 @@ class Translator:
         unmasked = spans.unmask(text, masked)
         return unmasked.text, unmasked.ok
 
-    def n_best_batch(self, sentences):
-        """`(hypotheses, scores, oks)` for one batch: per sentence, lists best first."""
-        masked_all = [self.mask(s) for s in sentences]
-        ids, scores = self._decode_n_best(self.encode(sentences, masked_all))
+    def _search(self, masked_all):
+        """`(hypotheses, scores, oks)` of one search over masked sentences."""
+        ids, scores = self._decode_n_best(self.encode(None, masked_all))
         hypotheses, oks = [], []
         scores = scores.numpy()
         for i, (masked, rows) in enumerate(zip(masked_all, ids.numpy())):
@@ -155,6 +180,41 @@ class Translator:
             hypotheses.append(list(texts))
             oks.append(list(flags))
         return hypotheses, [list(row) for row in scores], oks
+
+    def n_best_batch(self, sentences, with_terms=False):
+        """`(hypotheses, scores, oks)` for one batch: per sentence, lists best first.
+
+        With a glossary, `terms_ok` says whether a hypothesis has the target
+        of every term the sentence has (outside its spans); a sentence none
+        of whose hypotheses keeps its spans and has its terms is searched
+        again with its terms masked (`term_masking`), each term's sentinel
+        written as its target. This is what the export's glossary
+        signatures do.
+
+        With `with_terms`, a fourth list: per hypothesis, `terms_ok`.
+        """
+        hypotheses, scores, oks = self._search([self.mask(s) for s in sentences])
+        glossary = self.glossary if self.glossary is not None and len(self.glossary) else None
+        if glossary is None:
+            terms_ok = [[True] * len(texts) for texts in hypotheses]
+        elif not self.masks_spans:  # no sentinels: the glossary is a check alone
+            terms_ok = [[not glossary.missed(s, text) for text in texts]
+                        for s, texts in zip(sentences, hypotheses)]
+        else:
+            termed = [self.mask(s, terms=True) for s in sentences]
+            terms_ok = [[not glossary_terms.missed_targets(m, text) for text in texts]
+                        for m, texts in zip(termed, hypotheses)]
+            again = [i for i, m in enumerate(termed)
+                     if m.terms and not any(a and b for a, b in zip(oks[i], terms_ok[i]))]
+            if again and self.term_masking:
+                redone = self._search([termed[i] for i in again])
+                for j, i in enumerate(again):
+                    hypotheses[i], scores[i], oks[i] = (found[j] for found in redone)
+                    terms_ok[i] = [not glossary_terms.missed_targets(termed[i], text)
+                                   for text in hypotheses[i]]
+        if not with_terms:
+            return hypotheses, scores, oks
+        return hypotheses, scores, oks, terms_ok
 
     def translate_batch(self, sentences, alignments=False):
         """`(translations, scores, attention)` for one batch of sentences.
@@ -168,8 +228,8 @@ class Translator:
             ids, scores, attention = self._decode_aligned(self.encode(sentences))
             texts = [self._text(row, self.mask(s))[0] for s, row in zip(sentences, ids.numpy())]
             return texts, scores.numpy(), attention.numpy()
-        hypotheses, scores, oks = self.n_best_batch(sentences)
-        chosen = [flags.index(True) if True in flags else 0 for flags in oks]
+        hypotheses, scores, oks, terms_ok = self.n_best_batch(sentences, with_terms=True)
+        chosen = [choose(flags, follows) for flags, follows in zip(oks, terms_ok)]
         texts = [h[i] for h, i in zip(hypotheses, chosen)]
         best = np.array([row[i] for row, i in zip(scores, chosen)], np.float32)
         return texts, best, np.zeros([len(sentences), 0, 0], np.float32)

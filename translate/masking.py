@@ -15,8 +15,10 @@ scanner tried every position of a text piece, so none can match in full
 
 import tensorflow as tf
 import tensorflow_text as tf_text
+from tensorflow_text.python.ops.regex_split_ops import gen_regex_split_ops
 
 from translate import spans as spans_lib
+from translate.glossary import terms as terms_lib
 
 _WS = "[\\t\\n\\r\\f\\v ]"
 _LEAD = f"(?s)^({_WS}*).*$"
@@ -38,9 +40,21 @@ def clean(text):
     return tf.strings.strip(tf.strings.regex_replace(text, spans_lib.CLEANUP_PATTERN, " "))
 
 
+def _split(text, pattern):
+    """`regex_split(text, pattern, pattern)` for a pattern that may be a tensor
+    (a glossary's terms come in as input): TF Text's op itself, which takes
+    its patterns as tensors, behind the wrapper that wants Python strings."""
+    if isinstance(pattern, str):
+        return tf_text.regex_split(text, pattern, pattern)
+    grouped = "(" + pattern + ")"
+    tokens, _, _, row_splits = gen_regex_split_ops.regex_split_with_offsets(
+        text, grouped, grouped)
+    return tf.RaggedTensor.from_row_splits(tokens, row_splits)
+
+
 def _pieces(text, pattern):
     """Ragged `(batch, pieces)` of text and pattern matches, and which are matches."""
-    pieces = tf_text.regex_split(text, pattern, pattern)
+    pieces = _split(text, pattern)
     matched = pieces.with_flat_values(
         tf.strings.regex_full_match(pieces.flat_values, pattern))
     return pieces, matched
@@ -52,26 +66,89 @@ def _sentinels(numbers):
             + spans_lib.SENTINEL_CLOSE)
 
 
-def mask(text, max_spans=spans_lib.MAX_SPANS):
+def term_pattern(sources):
+    """The glossary terms' regular expression, as `Glossary.python_pattern` in RE2.
+
+    Args:
+        sources: `tf.string` `[terms]`, longest first (`sort_terms`).
+
+    Returns:
+        A scalar string; "" for no terms.
+    """
+    escaped = tf.strings.regex_replace(sources, terms_lib.META_PATTERN, "\\\\\\1")
+    starts = tf.strings.regex_full_match(sources, "(?s)[A-Za-z0-9_].*")
+    ends = tf.strings.regex_full_match(sources, "(?s).*[A-Za-z0-9_]")
+    alternatives = (tf.where(starts, "\\b", "") + escaped
+                    + tf.where(ends, "(?:s)?\\b", ""))
+    joined = tf.strings.reduce_join(alternatives, separator="|")
+    return tf.where(tf.size(sources) > 0, "(?i:" + joined + ")", "")
+
+
+def sort_terms(sources, targets):
+    """The terms longest source first, ties in the given order (`terms.ordered`)."""
+    order = tf.argsort(-tf.strings.length(sources, unit="UTF8_CHAR"), stable=True)
+    return tf.gather(sources, order), tf.gather(targets, order)
+
+
+def _term_targets(pieces, sources, targets):
+    """The target of each matched term piece (`Glossary.target`): its own
+    entry, else the entry of the piece less a plural `s`."""
+    key = tf.strings.lower(pieces, encoding="utf-8")[:, None]
+    lowered = tf.strings.lower(sources, encoding="utf-8")[None, :]
+    exact = tf.equal(key, lowered)
+    plural = tf.equal(key, lowered + "s")
+    always = tf.ones([tf.shape(key)[0], 1], tf.int32)  # no argmax over an empty axis
+
+    def first(hits):
+        return tf.argmax(tf.concat([tf.cast(hits, tf.int32), always], 1), axis=1,
+                         output_type=tf.int32)
+
+    pick = tf.where(tf.reduce_any(exact, axis=1), first(exact), first(plural))
+    return tf.gather(tf.concat([targets, [""]], 0), pick)
+
+
+def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None):
     """Masks a batch of messages.
 
     Args:
         text: `tf.string` `[batch]`, the raw messages.
         max_spans: spans given a sentinel per message.
+        terms: None, or `(sources, targets)`, `tf.string` `[terms]` each: a
+            glossary whose terms are masked too (as `spans.mask` with a
+            `Glossary`); any order, the first of equal sources wins.
 
     Returns:
         A dict: `text` (`[batch]`, the masked, cleaned core the model reads),
         `spans` (ragged `[batch, None]` strings, the spans masked in order),
-        `lead` and `trail` (`[batch]`, each message's end whitespace).
+        `targets` (the same shape: what each sentinel becomes), `is_term`
+        (the same shape, bool), `lead` and `trail` (`[batch]`, each
+        message's end whitespace).
     """
     # NUL ends a string for `regex_split`: read as a space, as `spans.mask` does.
     lead, core, trail = split_ends(tf.strings.regex_replace(text, "\\x00", " "))
-    pieces, is_span = _pieces(core, spans_lib.SPAN_PATTERN_SOURCE)
-    number = tf.cumsum(tf.cast(is_span, tf.int32), axis=1)
-    masked = tf.logical_and(is_span, number <= max_spans)
-    replaced = tf.where(masked.flat_values, _sentinels(number.flat_values), pieces.flat_values)
+    pattern = spans_lib.SPAN_PATTERN_SOURCE
+    if terms is not None:
+        sources, targets = sort_terms(*terms)
+        found = term_pattern(sources)
+        pattern = tf.where(tf.equal(found, ""), pattern, pattern + "|" + found)
+    pieces, matched = _pieces(core, pattern)
+    number = tf.cumsum(tf.cast(matched, tf.int32), axis=1)
+    masked = tf.logical_and(matched, number <= max_spans)
+    flat = pieces.flat_values
+    replaced = tf.where(masked.flat_values, _sentinels(number.flat_values), flat)
     joined = tf.strings.reduce_join(pieces.with_flat_values(replaced), axis=1)
+    if terms is not None:
+        is_term = masked.flat_values & ~tf.strings.regex_full_match(
+            flat, spans_lib.SPAN_PATTERN_SOURCE)
+        where = tf.where(is_term)[:, 0]
+        term_targets = _term_targets(tf.gather(flat, where), sources, targets)
+        target_values = tf.tensor_scatter_nd_update(flat, where[:, None], term_targets)
+    else:
+        is_term = tf.zeros_like(masked.flat_values)
+        target_values = flat
+    keep = lambda values: tf.ragged.boolean_mask(pieces.with_flat_values(values), masked)
     return {"text": clean(joined), "spans": tf.ragged.boolean_mask(pieces, masked),
+            "targets": keep(target_values), "is_term": keep(is_term),
             "lead": lead, "trail": trail}
 
 
@@ -90,10 +167,11 @@ def unmask(translations, masked, rows=None):
         ("" for an empty translation), and whether every sentinel of the
         source came back exactly once and none other did.
     """
-    spans, lead, trail = masked["spans"], masked["lead"], masked["trail"]
+    spans, lead, trail = masked["targets"], masked["lead"], masked["trail"]
+    is_term = masked["is_term"]
     if rows is not None:
-        spans, lead, trail = (tf.gather(spans, rows), tf.gather(lead, rows),
-                              tf.gather(trail, rows))
+        spans, lead, trail, is_term = (tf.gather(spans, rows), tf.gather(lead, rows),
+                                       tf.gather(trail, rows), tf.gather(is_term, rows))
     pieces, is_sentinel = _pieces(translations, spans_lib.SENTINEL_PATTERN)
     flat_pieces, flat_sentinel = pieces.flat_values, is_sentinel.flat_values
     digits = tf.strings.regex_replace(flat_pieces, "[^0-9]", "")
@@ -115,8 +193,46 @@ def unmask(translations, masked, rows=None):
     seen = tf.math.unsorted_segment_sum(tf.ones_like(slot), slot, hypotheses * limit + 1)
     seen = tf.reshape(seen[:-1], [hypotheses, limit])
     expected = tf.sequence_mask(spans.row_lengths(), limit, dtype=tf.int32)
+    # A term's sentinel may be missing or repeated (the glossary check judges the text).
+    term_slot = is_term.to_tensor(False, shape=[hypotheses, limit])
     invented = tf.math.unsorted_segment_sum(
         tf.cast(flat_sentinel & ~known, tf.int32), hypothesis, hypotheses)
-    ok = tf.reduce_all(tf.equal(seen, expected), axis=1) & tf.equal(invented, 0)
+    ok = (tf.reduce_all(tf.equal(seen, expected) | term_slot, axis=1)
+          & tf.equal(invented, 0))
     dressed = tf.where(tf.equal(text, ""), "", lead + text + trail)
     return dressed, ok
+
+
+def terms_followed(translations, masked, rows=None):
+    """Whether each translation contains the targets of its source's masked terms.
+
+    The graph twin of `translate.glossary.terms.missed_targets`: each term
+    target (`masked["targets"]` where `is_term`) must occur in the
+    translation, case-insensitively.
+
+    Args:
+        translations: `tf.string` `[hypotheses]`, unmasked.
+        masked, rows: as for `unmask`.
+
+    Returns:
+        `bool` `[hypotheses]`; true for a source without terms.
+    """
+    targets, is_term = masked["targets"], masked["is_term"]
+    if rows is not None:
+        targets, is_term = tf.gather(targets, rows), tf.gather(is_term, rows)
+    terms = tf.ragged.boolean_mask(targets, is_term)
+    hypothesis = tf.cast(terms.value_rowids(), tf.int32)  # one row per (hypothesis, term)
+    text = tf.gather(tf.strings.lower(translations, encoding="utf-8"), hypothesis)
+    term = tf.strings.lower(terms.flat_values, encoding="utf-8")
+    width = tf.strings.length(term)
+    # Every byte offset the term could start at: a UTF-8 string is found at a
+    # byte offset exactly when it is found as characters.
+    starts = tf.ragged.range(tf.maximum(tf.strings.length(text) - width + 1, 0))
+    pair = starts.value_rowids()
+    found = tf.equal(tf.strings.substr(tf.gather(text, pair), starts.flat_values,
+                                       tf.gather(width, pair)), tf.gather(term, pair))
+    term_found = tf.math.unsorted_segment_max(tf.cast(found, tf.int32), tf.cast(pair, tf.int32),
+                                              tf.size(term)) > 0
+    missing = tf.math.unsorted_segment_sum(tf.cast(~term_found, tf.int32), hypothesis,
+                                           tf.shape(translations)[0])
+    return tf.equal(missing, 0)

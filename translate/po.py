@@ -118,8 +118,8 @@ from translate.corpus.gettext import load_po
 from translate.memory import TranslationMemory, usable
 from translate.placeholders import same_placeholders
 from translate.signatures import (  # noqa: F401 (resolve_export re-exported)
-    INPUT_KEY, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE, OUTPUT_KEYS, SERVING_SIGNATURE,
-    resolve_export)
+    GLOSSARY_INPUT_KEYS, GLOSSARY_SIGNATURE, INPUT_KEY, N_BEST_GLOSSARY_SIGNATURE,
+    N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE, OUTPUT_KEYS, SERVING_SIGNATURE, resolve_export)
 
 MODEL_NAME = "gru-keras"
 """How the model names itself in the translator comments."""
@@ -154,6 +154,8 @@ class ExportedModel:
             as written in the comments.
         has_n_best: whether the export has the `translate_n_best` signature.
         n_best_label: the label of what `n_best` calls.
+        has_glossary: whether the export has the glossary signatures (a
+            masking model's export, made since they exist).
         signatures: the names of all the SavedModel's signatures.
 
     Raises:
@@ -180,18 +182,32 @@ class ExportedModel:
         self.has_n_best = N_BEST_SIGNATURE in self._loaded.signatures
         self.n_best_label = (f"{self.name} ({N_BEST_SIGNATURE})" if self.has_n_best
                              else self.label)
+        self.has_glossary = N_BEST_GLOSSARY_SIGNATURE in self._loaded.signatures
 
-    def _by_length(self, function, outputs, sentences, batch_size, progress):
+    def glossary_label(self, n_best=True):
+        """The label of what a call with a glossary runs."""
+        if not self.has_glossary:
+            return self.n_best_label if n_best else self.label
+        return f"{self.name} ({N_BEST_GLOSSARY_SIGNATURE if n_best else GLOSSARY_SIGNATURE})"
+
+    def _glossary_inputs(self, glossary):
+        """The glossary signatures' extra inputs for a `Glossary`."""
+        tf = self._tf
+        return dict(zip(GLOSSARY_INPUT_KEYS, (tf.constant(glossary.sources, tf.string),
+                                              tf.constant(glossary.targets, tf.string))))
+
+    def _by_length(self, function, outputs, sentences, batch_size, progress, extra=None):
         """`function`'s `outputs` (decoded) for `sentences`, batched by length."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
 
         def run(batch):
-            found = function(**{INPUT_KEY: self._tf.constant(batch, self._tf.string)})
+            found = function(**{INPUT_KEY: self._tf.constant(batch, self._tf.string)},
+                             **(extra or {}))
             return list(zip(*(found[key].numpy().tolist() for key in outputs)))
         return batching.by_length(run, sentences, batch_size, progress)
 
-    def translate(self, sentences, batch_size=64, progress=None):
+    def translate(self, sentences, batch_size=64, progress=None, glossary=None):
         """Translations of `sentences`, in order.
 
         Sentences go to the signature in batches of similar length (less
@@ -201,6 +217,9 @@ class ExportedModel:
             sentences: a list of strings.
             batch_size: sentences per call of the signature.
             progress: optional wrapper of the batch iterator (a progress bar).
+            glossary: a `translate.glossary.Glossary`, or None: with one (and
+                beam search asked for), the export's `translate_glossary`
+                signature, when it has one.
 
         Returns:
             A list of strings, one per sentence.
@@ -208,11 +227,17 @@ class ExportedModel:
         Raises:
             ValueError: `batch_size` is below 1.
         """
-        found = self._by_length(self._function, OUTPUT_KEYS[:1], sentences, batch_size,
-                                progress)
+        function, extra = self._function, None
+        if (glossary is not None and len(glossary) and self.has_glossary
+                and self.signature == SERVING_SIGNATURE):
+            function = self._loaded.signatures[GLOSSARY_SIGNATURE]
+            extra = self._glossary_inputs(glossary)
+        found = self._by_length(function, OUTPUT_KEYS[:1], sentences, batch_size, progress,
+                                extra)
         return [text.decode("utf-8") for (text,) in found]
 
-    def n_best(self, sentences, batch_size=64, progress=None, with_format=False):
+    def n_best(self, sentences, batch_size=64, progress=None, with_format=False,
+               glossary=None):
         """The hypotheses of each sentence, best first.
 
         From the `translate_n_best` signature; an export without it (one
@@ -222,6 +247,10 @@ class ExportedModel:
         Args:
             sentences, batch_size, progress: as `translate`.
             with_format: also return each hypothesis's `format_ok`.
+            glossary: a `translate.glossary.Glossary` whose terms the export
+                masks (`translate_n_best_glossary`), or None. An export
+                without the glossary signatures ignores it (the caller's
+                glossary check still prefers hypotheses with the terms).
 
         Returns:
             One list per sentence: strings, or with `with_format` `(text,
@@ -234,12 +263,17 @@ class ExportedModel:
         if not self.has_n_best:
             return [[(text, None) if with_format else text]
                     for text in self.translate(sentences, batch_size, progress)]
-        function = self._loaded.signatures[N_BEST_SIGNATURE]
+        extra = None
+        if glossary is not None and len(glossary) and self.has_glossary:
+            function = self._loaded.signatures[N_BEST_GLOSSARY_SIGNATURE]
+            extra = self._glossary_inputs(glossary)
+        else:
+            function = self._loaded.signatures[N_BEST_SIGNATURE]
         # An n-best signature without `format_ok` (one not made by `translate
         # export`) reports no format: None, as without the signature.
         keys = [key for key in (N_BEST_OUTPUT_KEYS[0], N_BEST_OUTPUT_KEYS[2])
                 if key in function.structured_outputs]
-        found = self._by_length(function, keys, sentences, batch_size, progress)
+        found = self._by_length(function, keys, sentences, batch_size, progress, extra)
         rows = []
         for texts, *format_ok in found:
             flags = format_ok[0] if format_ok else [None] * len(texts)
@@ -267,6 +301,15 @@ class FillSummary:
             (counted in `from_model`).
         memory_rejected: usable memory matches not used, since they failed a
             check (the model translated those messages).
+        memory_glossary_rejected: usable memory matches not used, since they
+            lack a glossary term of their message.
+        glossary_entries: filled entries whose message has a glossary term.
+        glossary_followed: of those, the entries whose translation has every
+            term's target.
+        glossary_missed: the others (filled all the same, the comment naming
+            the terms missed).
+        glossary_missed_terms: for each source term, the filled entries that
+            miss it.
         kept_placeholders: kept untranslated: the best hypothesis lost,
             added or altered a placeholder (and no other passed).
         kept_format: kept untranslated: the export flagged the best
@@ -302,6 +345,11 @@ class FillSummary:
     plurals: int = 0
     fallbacks: int = 0
     memory_rejected: int = 0
+    memory_glossary_rejected: int = 0
+    glossary_entries: int = 0
+    glossary_followed: int = 0
+    glossary_missed: int = 0
+    glossary_missed_terms: dict = dataclasses.field(default_factory=dict)
     kept_placeholders: int = 0
     kept_format: int = 0
     kept_empty: int = 0
@@ -335,6 +383,7 @@ class FillSummary:
                   if f.name != "filled_entries"}
         return {**fields, "placeholder_msgids": list(self.placeholder_msgids),
                 "check_msgids": list(self.check_msgids), "kept_checks": dict(self.kept_checks),
+                "glossary_missed_terms": dict(self.glossary_missed_terms),
                 "filled": self.filled, "kept": self.kept}
 
 
@@ -424,22 +473,37 @@ class _Form:
     source: str
     candidates: list
     verdicts: list = None
+    missed: list = None
 
     @property
     def pick(self):
-        """The index of the first candidate that passes, or None."""
-        return next((i for i, (problem, failed) in enumerate(self.verdicts)
-                     if problem is None and not failed), None)
+        """The index of the first candidate that passes and has every glossary
+        term, else of the first that passes, or None."""
+        passing = [i for i, (problem, failed) in enumerate(self.verdicts)
+                   if problem is None and not failed]
+        following = [i for i in passing if not (self.missed and self.missed[i])]
+        return (following or passing or [None])[0]
+
+    @property
+    def missed_terms(self):
+        """The glossary entries the picked candidate lacks."""
+        return list(self.missed[self.pick]) if self.missed and self.pick is not None else []
 
 
-def _judge(forms, encoding, checker):
-    """Sets each form's `verdicts`; the toolkit checks every pair in one call."""
+def _judge(forms, encoding, checker, glossary=None, accelerator=None):
+    """Sets each form's `verdicts` (the toolkit checks every pair in one call)
+    and, with a glossary, the terms each candidate misses."""
     pairs = [(f.source, text) for f in forms for text, _ in f.candidates if text]
     found = iter(checker.failures(pairs) if checker is not None and pairs else ())
     for form in forms:
         form.verdicts = [(_problem(form.source, text, encoding, ok),
                           next(found) if checker is not None and text else {})
                          for text, ok in form.candidates]
+        if glossary is not None:
+            # Terms are found in the message as the model reads it (a `_` marker
+            # would glue itself to the word).
+            plain = accelerators.remove(form.source, accelerator)[0]
+            form.missed = [glossary.missed(plain, text) for text, _ in form.candidates]
 
 
 def _hypothesis_lists(results, count):
@@ -467,12 +531,24 @@ def _model_comment(model_label, forms):
     """The origin comment of a model translation: which hypotheses were taken."""
     comment = f"{COMMENT_PREFIX} model {MODEL_NAME} {model_label}"
     picks = [f.pick for f in forms]
-    if not any(picks):
-        return comment
-    of = max(len(f.candidates) for f in forms)
-    note = (f"hypothesis {picks[0] + 1} of {of}" if len(picks) == 1 else
-            "hypotheses " + ", ".join(str(p + 1) for p in picks) + f" of {of}")
-    return f"{comment[:-1]}, {note})" if comment.endswith(")") else f"{comment} ({note})"
+    if any(picks):
+        of = max(len(f.candidates) for f in forms)
+        note = (f"hypothesis {picks[0] + 1} of {of}" if len(picks) == 1 else
+                "hypotheses " + ", ".join(str(p + 1) for p in picks) + f" of {of}")
+        comment = (f"{comment[:-1]}, {note})" if comment.endswith(")")
+                   else f"{comment} ({note})")
+    return comment + _missed_note(forms)
+
+
+def _missed_note(forms):
+    """`; glossary term missed: page -> Seite` for the terms the picks lack, or ""."""
+    missed = []
+    for form in forms:
+        missed += [entry for entry in form.missed_terms if entry not in missed]
+    if not missed:
+        return ""
+    terms = ", ".join(f"{entry.source} -> {entry.target}" for entry in missed)
+    return f"; glossary term{'s' if len(missed) > 1 else ''} missed: {terms}"
 
 
 def _count_kept(summary, entry, forms):
@@ -490,8 +566,22 @@ def _count_kept(summary, entry, forms):
         summary.kept_checks[check] = summary.kept_checks.get(check, 0) + 1
 
 
+def _count_terms(summary, glossary, entry, forms, accelerator):
+    """Counts a filled entry in the summary's glossary figures."""
+    if not any(glossary.find(accelerators.remove(f.source, accelerator)[0]) for f in forms):
+        return
+    summary.glossary_entries += 1
+    missed = {e.source for f in forms for e in f.missed_terms}
+    if missed:
+        summary.glossary_missed += 1
+        for term in sorted(missed):
+            summary.glossary_missed_terms[term] = summary.glossary_missed_terms.get(term, 0) + 1
+    else:
+        summary.glossary_followed += 1
+
+
 def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None, memory=None,
-                 threshold=None, checker=None, accelerator=None):
+                 threshold=None, checker=None, accelerator=None, glossary=None):
     """Fills the untranslated messages of a parsed catalog, in place.
 
     The rules (checks, hypotheses, fuzzy flag, comments, whitespace,
@@ -518,6 +608,12 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
             must pass too, or None for this module's own rules alone.
         accelerator: the catalog's accelerator marker ("_", "&", "~"), or
             None.
+        glossary: a `translate.glossary.Glossary`, or None. A memory match
+            that lacks a term of its message is not used; of the model's
+            hypotheses, the first that passes and has every term is taken,
+            else the first that passes, and its comment names the terms it
+            lacks. (Give `translate_n_best` the glossary too, e.g. the
+            export's glossary signature, so that its hypotheses use it.)
 
     Returns:
         A `FillSummary`.
@@ -564,11 +660,13 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
                if memory is not None else [])
     offered = [(e, m, _Form(e.msgid, [(_dress(e.msgid, m.target), None)]))
                for e, m in zip(singular, matches) if usable(e.msgid, m, threshold)]
-    _judge([form for _, _, form in offered], encoding, checker)
+    _judge([form for _, _, form in offered], encoding, checker, glossary, accelerator)
     from_memory = {}
     for entry, match, form in offered:
         if form.pick is None:
             summary.memory_rejected += 1
+        elif form.missed_terms:
+            summary.memory_glossary_rejected += 1
         else:
             from_memory[id(entry)] = match, form
 
@@ -592,7 +690,8 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
                 _Form(s, [(_dress(s, accelerators.restore(text, key)), ok)
                           for text, ok in hypotheses[plain]])
                 for s in sources(entry) for plain, key in [accelerators.remove(s, accelerator)]]
-    _judge([f for entry_forms in by_entry.values() for f in entry_forms], encoding, checker)
+    _judge([f for entry_forms in by_entry.values() for f in entry_forms], encoding, checker,
+           glossary, accelerator)
 
     for entry in todo:
         if id(entry) in from_memory:
@@ -617,6 +716,8 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
         else:
             entry.msgstr = texts[0]
         _mark(entry, comment)
+        if glossary is not None:
+            _count_terms(summary, glossary, entry, entry_forms, accelerator)
         summary.filled_entries.append(entry)
         if id(entry) in from_memory:
             summary.from_memory += 1
@@ -771,7 +872,7 @@ def write_filled(catalog_path, catalog, entries, out):
 
 def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_threshold=None,
             batch_size=64, signature=SERVING_SIGNATURE, progress=None, checks=True,
-            accelerator=None):
+            accelerator=None, glossary=None):
     """Fills a .po catalog through an exported model; writes the result.
 
     Args:
@@ -793,6 +894,9 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
             catalog's `Language`; False for this module's own rules alone.
         accelerator: the catalog's accelerator marker ("_", "&", "~"), or
             None when its convention is not known.
+        glossary: a `translate.glossary.Glossary` the suggestions follow
+            (the export's glossary signatures mask its terms; see
+            `fill_catalog`), or None.
 
     Returns:
         A `FillSummary` (with `catalog`, `out` and `model` set).
@@ -826,15 +930,20 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
                          else assist.dev_threshold(model, memory_corpus, tm=tm))
         n_best = signature == SERVING_SIGNATURE
         label = model.n_best_label if n_best else model.label
+        if glossary is not None and len(glossary):
+            label = model.glossary_label(n_best)
 
         def translate_n_best(sentences):
             if n_best:
-                return model.n_best(sentences, batch_size, progress=progress, with_format=True)
-            return [[text] for text in model.translate(sentences, batch_size, progress=progress)]
+                return model.n_best(sentences, batch_size, progress=progress, with_format=True,
+                                    glossary=glossary)
+            return [[text] for text in model.translate(sentences, batch_size, progress=progress,
+                                                       glossary=glossary)]
 
         summary = fill_catalog(catalog, model_label=label, translate_n_best=translate_n_best,
                                memory=tm, threshold=threshold,
-                               checker=checker if checks else None, accelerator=accelerator)
+                               checker=checker if checks else None, accelerator=accelerator,
+                               glossary=glossary)
     write_filled(catalog_path, catalog, summary.filled_entries, out)
     summary.catalog, summary.out, summary.model = str(catalog_path), str(out), label
     return summary

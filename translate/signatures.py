@@ -20,6 +20,24 @@ GREEDY_SIGNATURE = "translate_greedy"
 N_BEST_SIGNATURE = "translate_n_best"
 """Beam search's hypotheses, all of them, best first."""
 
+GLOSSARY_SIGNATURE = "translate_glossary"
+"""Beam search following a glossary given with the sentences (a masking model's
+export only): the best hypothesis that keeps every span and has every term."""
+
+N_BEST_GLOSSARY_SIGNATURE = "translate_n_best_glossary"
+"""`N_BEST_SIGNATURE` with a glossary."""
+
+GLOSSARY_INPUT_KEYS = ("glossary_source", "glossary_target")
+"""The glossary signatures' inputs beside `INPUT_KEY`: `tf.string` `[None]`
+each, a term and its target at the same index (any order; an empty glossary
+translates as without). Terms match as `translate.glossary` says; each is
+masked like a span and written as its target."""
+
+TERMS_OK_KEY = "terms_ok"
+"""`bool` output of the glossary signatures (`[None]`, or `[None, n]` for
+n-best): the translation contains the target of every term its source has
+(case-insensitively)."""
+
 SIGNATURES = (SERVING_SIGNATURE, GREEDY_SIGNATURE)
 """The signatures of one translation per sentence."""
 

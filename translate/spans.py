@@ -153,12 +153,21 @@ class Masked:
             (`clean`).
         spans: the spans masked, `spans[i]` under `SENTINELS[i]`.
         lead, trail: the message's leading and trailing whitespace.
+        targets: what each sentinel becomes in the translation: its span,
+            or for a glossary term the term's target (default: `spans`).
+        terms: the indices of the sentinels that stand for glossary terms.
     """
 
     text: str
     spans: tuple
     lead: str = ""
     trail: str = ""
+    targets: tuple = None
+    terms: tuple = ()
+
+    def __post_init__(self):
+        if self.targets is None:
+            object.__setattr__(self, "targets", self.spans)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,28 +195,38 @@ def _sentinel_for(index):
     return SENTINELS[index]
 
 
-def mask(text, max_spans=MAX_SPANS):
+def mask(text, max_spans=MAX_SPANS, terms=None):
     """Masks a message for the model.
 
     Args:
         text: the message.
         max_spans: how many spans get a sentinel (at most `MAX_SPANS`).
+        terms: a `translate.glossary.Glossary` whose terms are masked too
+            (each a sentinel that unmasking replaces by the term's target),
+            or None. A term inside a span is part of the span.
 
     Returns:
         A `Masked`. A NUL character is read as a space (the graph's regex
         splitting stops at NUL, so both paths treat it alike).
     """
     lead, core, trail = split_ends(text.replace("\x00", " "))
-    spans = []
+    spans, targets, term_indices = [], [], []
+    pattern = terms.pattern if terms is not None and len(terms) else SPAN_PATTERN
 
     def replace(match):
+        found = match.group()
         if len(spans) >= max_spans:
-            return match.group()
-        spans.append(match.group())
+            return found
+        if pattern is not SPAN_PATTERN and terms.is_term(found):
+            term_indices.append(len(spans))
+            targets.append(terms.target(found))
+        else:
+            targets.append(found)
+        spans.append(found)
         return _sentinel_for(len(spans) - 1)
 
-    masked = SPAN_PATTERN.sub(replace, core)
-    return Masked(clean(masked), tuple(spans), lead, trail)
+    masked = pattern.sub(replace, core)
+    return Masked(clean(masked), tuple(spans), lead, trail, tuple(targets), tuple(term_indices))
 
 
 def mask_pair(source, target, max_spans=MAX_SPANS):
@@ -247,8 +266,11 @@ def unmask(translation, masked):
         masked: the source's `Masked`.
 
     Returns:
-        An `Unmasked`: the text with each sentinel replaced by its span (an
-        invented one removed) and the source's lead and trail around it.
+        An `Unmasked`: the text with each sentinel replaced by its target
+        (the span, or a glossary term's target; an invented one removed) and
+        the source's lead and trail around it. A term's sentinel missing or
+        repeated does not make it not `ok`: that is the glossary check's to
+        judge, on the text.
     """
     counts = [0] * len(masked.spans)
     invented = []
@@ -257,13 +279,15 @@ def unmask(translation, masked):
         index = int(match.group(1)) - 1
         if 0 <= index < len(masked.spans):
             counts[index] += 1
-            return masked.spans[index]
+            return masked.targets[index]
         invented.append(match.group())
         return ""
 
     text = _SENTINEL.sub(replace, translation)
-    missing = tuple(s for s, n in zip(masked.spans, counts) if n == 0)
-    repeated = tuple(s for s, n in zip(masked.spans, counts) if n > 1)
+    spans = [(s, n) for i, (s, n) in enumerate(zip(masked.spans, counts))
+             if i not in masked.terms]
+    missing = tuple(s for s, n in spans if n == 0)
+    repeated = tuple(s for s, n in spans if n > 1)
     dressed = masked.lead + text + masked.trail if text else ""
     return Unmasked(dressed, not (missing or repeated or invented), missing, repeated,
                     tuple(invented))
