@@ -293,3 +293,23 @@ def test_a_hypothesis_with_the_term_spares_the_second_search():
     translator = fake_translator(search)
     assert translator.translate_batch(["Delete this page"])[0] == ["Diese Seite löschen"]
     assert len(searched) == 1
+
+
+def test_po_fills_through_the_exports_glossary_signature(tiny_export, tmp_path):
+    from translate import cli
+
+    glossary = write(tmp_path / "terms.po", 'msgid ""\nmsgstr ""\n\nmsgid "printer"\n'
+                                            'msgstr "Drucker"\n')
+    catalog = tmp_path / "de.po"
+    catalog.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
+                       '"Language: de\\n"\n\nmsgid "Print on the printer"\n'
+                       'msgstr ""\n\nmsgid "Save"\nmsgstr ""\n', encoding="utf-8")
+    out = tmp_path / "out.po"
+    assert cli.main(["po", str(catalog), "--model", str(tiny_export / "models" / "translator"),
+                     "--out", str(out), "--no-checks", "--glossary", str(glossary)]) == 0
+    entries = {e.msgid: e for e in polib.pofile(str(out))}
+    filled = entries["Print on the printer"]
+    assert "translator/1 (translate_n_best_glossary" in filled.tcomment
+    missed = filled.tcomment.endswith("; glossary term missed: printer -> Drucker")
+    assert missed == ("drucker" not in filled.msgstr.lower())
+    assert "missed" not in entries["Save"].tcomment

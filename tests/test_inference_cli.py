@@ -98,3 +98,39 @@ def test_align_draws_a_heatmap(run, tmp_path):
         "Saving {0} to {1} for the folder")
     assert weights.shape == (len(target), len(source))
     assert abs(weights.sum(axis=1) - 1).max() < 1e-4, "each row is a distribution"
+
+
+def test_evaluate_and_translate_follow_a_glossary(run, tmp_path):
+    from messages import NOUNS
+
+    # Every synthetic message ends "for the <noun>"; the corpus says Schlüssel for key.
+    terms = [(noun, "Taste" if noun == "key" else nomen) for noun, nomen in NOUNS]
+    glossary = tmp_path / "terms.csv"
+    glossary.write_text("source,target,comment\n" + "".join(f"{s},{t},\n" for s, t in terms),
+                        encoding="utf-8")
+    out = cli("evaluate", run / "run", "--tsv", run / "corpus" / "test.tsv", "--beam", "2",
+              "--no-checks", "--glossary", glossary)
+    report = json.loads((run / "run" / "evaluation-test-beam2-glossary.json").read_text())
+    hypotheses, references = report["glossary"]["hypotheses"], report["glossary"]["references"]
+    sources = [line.split("\t")[0] for line in
+               (run / "corpus" / "test.tsv").read_text().splitlines()]
+    assert hypotheses["with_terms"] == references["with_terms"] == len(sources)
+    with_key = sum(s.endswith(" key") for s in sources)
+    assert references["missed"].get("key", 0) == with_key
+    assert references["following"] == len(sources) - with_key
+    assert f"glossary terms followed (hypotheses): {100 * hypotheses['rate']:.1f}%" in out
+    lines = "Could not open file %s for the key\nSave\n"
+    translated = cli("translate", run / "run", "--glossary", glossary, stdin=lines)
+    assert len(translated.splitlines()) == 2
+
+
+def test_a_bad_glossary_is_named_by_file_and_line(run, tmp_path):
+    glossary = tmp_path / "terms.csv"
+    glossary.write_text("source,target\nprinter,Drucker\nprinter,Printer\nfolder,\n",
+                        encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "translate", "translate", str(run / "run"),
+                             "--glossary", str(glossary)], cwd=ROOT, env=ENV, input="x\n",
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2
+    assert f"{glossary}:4: the term 'folder' has an empty target" in result.stderr
+    assert "Traceback" not in result.stderr
