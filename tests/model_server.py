@@ -144,7 +144,14 @@ def rest_predict(models, name, version, body):
     if not isinstance(request, dict):
         raise ServingFailure("INVALID_ARGUMENT", "JSON Parse error: not an object")
     function = models.signature(version, request.get("signature_name"), rest=True)
-    (input_name,) = function.structured_input_signature[1]
+    names = list(function.structured_input_signature[1])
+    input_name = names[0] if len(names) == 1 else None  # bare values need one input
+
+    def single(values):
+        if input_name is None:
+            raise ServingFailure("INVALID_ARGUMENT", f"the signature has inputs {names}: "
+                                                     f"name them")
+        return {input_name: values}
     if ("instances" in request) == ("inputs" in request):
         raise ServingFailure("INVALID_ARGUMENT",
                              "Missing 'inputs' or 'instances' key" if "instances" not in request
@@ -162,14 +169,14 @@ def rest_predict(models, name, version, body):
             keys = {k for r in rows for k in r}
             inputs = {k: [_string_input(r[k]) for r in rows if k in r] for k in keys}
         else:
-            inputs = {input_name: [_string_input(r) for r in rows]}
+            inputs = single([_string_input(r) for r in rows])
         outputs = models.run(function, inputs)
         count = len(next(iter(outputs.values())))
         return {"predictions": [{k: _json_value(v[i]) for k, v in outputs.items()}
                                 for i in range(count)]}
     columns = request["inputs"]
     if not isinstance(columns, dict):
-        columns = {input_name: columns}
+        columns = single(columns)
     inputs = {}
     for key, values in columns.items():
         if not isinstance(values, list):

@@ -36,7 +36,7 @@ from translate.endpoint.limits import Limits
 from translate.evaluation import read_tsv_pairs
 from translate.memory import TranslationMemory
 from translate.po import ExportedModel
-from translate.serving import connect
+from translate.serving import SignatureNotServed, connect
 from translate.signatures import export_languages
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
@@ -609,3 +609,52 @@ def test_connections_to_the_bound_socket_send_without_delay():
         return nodelay
 
     assert asyncio.run(check()) != 0
+
+
+GLOSSARY_TEXTS = ["Could not open file %s for the printer", "Save", "Deleted {count} items"]
+
+
+@pytest.mark.parametrize("protocol", ["rest", "grpc"])
+def test_the_serving_clients_send_a_glossary_to_the_glossary_signatures(servers, tiny_model,
+                                                                        protocol):
+    from translate.glossary import Entry, Glossary
+
+    glossary = Glossary([Entry("printer", "Drucker", "test"), Entry("item", "Eintrag", "test")])
+    address = getattr(servers["tf_serving"], protocol)
+    with connect(address, protocol=protocol, version=1) as client:
+        assert (client.translate(GLOSSARY_TEXTS, glossary=glossary)
+                == tiny_model.translate(GLOSSARY_TEXTS, glossary=glossary))
+        assert (client.n_best(GLOSSARY_TEXTS, glossary=glossary)
+                == tiny_model.n_best(GLOSSARY_TEXTS, glossary=glossary))
+        assert client.translate(GLOSSARY_TEXTS, glossary=Glossary([])) == client.translate(
+            GLOSSARY_TEXTS), "an empty glossary is no glossary"
+    with connect(address, protocol=protocol, version=2) as client:  # the stand-in has none
+        with pytest.raises(SignatureNotServed, match="translate_glossary"):
+            client.translate(["x"], glossary=glossary)
+
+
+class GlossaryBackend:
+    """Capitals; with a glossary, each term's target after the text."""
+
+    def __init__(self):
+        self.calls = []
+
+    def translate(self, sentences, glossary=None):
+        self.calls.append((list(sentences), glossary))
+        return [s.upper() + "".join(f" {e.target}" for e in glossary.find(s)) if glossary
+                else s.upper() for s in sentences]
+
+
+def test_the_endpoint_follows_its_glossary_and_skips_memory_matches_without_a_term():
+    from translate.glossary import Entry, Glossary
+
+    backend = GlossaryBackend()
+    glossary = Glossary([Entry("page", "Seite", "test")])
+    memory = TranslationMemory(["Print the page", "Delete it"], ["Blatt drucken", "Löschen"])
+    app = create_app(backend, LanguagePair("en", "de"), memory=memory, memory_threshold=0.9,
+                     glossary=glossary)
+    with app_in_thread(app) as url:
+        answer = requests.post(url + "/translate", timeout=60, json={
+            "q": ["Print the page", "Delete it"], "source": "en", "target": "de"})
+    assert answer.json() == {"translatedText": ["PRINT THE PAGE Seite", "Löschen"]}
+    assert backend.calls == [(["Print the page"], glossary)]

@@ -62,7 +62,7 @@ def translate_with_memory(translator, sources, tm, threshold, batch_size=64,
     return memory.combine(sources, model_outputs, matches, threshold)
 
 
-def memory_first(sources, tm, threshold, translate):
+def memory_first(sources, tm, threshold, translate, glossary=None):
     """`(outputs, origins)`: memory where usable, and the model only for the rest.
 
     As `translate po` fills a catalog: each message is looked up as the
@@ -79,6 +79,8 @@ def memory_first(sources, tm, threshold, translate):
         threshold: the similarity from which a usable match is taken.
         translate: `f(sentences) -> translations` (a list of strings in, as
             many out); not called when the memory fills every message.
+        glossary: a `translate.glossary.Glossary`, or None: a match that
+            lacks a term of its message is not used (as in `translate po`).
 
     Returns:
         `(outputs, origins)` as `translate.memory.combine`.
@@ -89,7 +91,8 @@ def memory_first(sources, tm, threshold, translate):
     """
     matches = tm.lookup([normalize(s) for s in sources])
     rest = [i for i, (source, match) in enumerate(zip(sources, matches))
-            if not memory.usable(source, match, threshold)]
+            if not memory.usable(source, match, threshold)
+            or (glossary is not None and glossary.missed(source, match.target))]
     drafts = list(sources)  # stand-ins where the memory is used (combine ignores them)
     translations = list(translate([sources[i] for i in rest])) if rest else []
     if len(translations) != len(rest):
@@ -97,4 +100,7 @@ def memory_first(sources, tm, threshold, translate):
                          f"{len(rest)} messages.")
     for i, translation in zip(rest, translations):
         drafts[i] = translation
-    return memory.combine(sources, drafts, matches, threshold)
+    outputs, origins = memory.combine(sources, drafts, matches, threshold)
+    for i in rest:  # usable, but lacking a glossary term: the model's
+        outputs[i], origins[i] = drafts[i], memory.Origin("model", matches[i].similarity)
+    return outputs, origins

@@ -627,6 +627,7 @@ def _add_serve(commands):
     _add_signature_argument(model)
     _add_language_arguments(model, "answer for (default: the pair the export records)")
     _add_memory_arguments(model)
+    _add_glossary_argument(model)
     web = p.add_argument_group("the endpoint")
     web.add_argument("--host", default="127.0.0.1",
                      help="address to listen on (default: %(default)s; 0.0.0.0 for all)")
@@ -691,6 +692,10 @@ def _run_serve(args):
         from translate import assist, memory
 
         tm = memory.TranslationMemory.from_corpus(args.memory)
+    glossary = _glossary(args, pair.target)
+    if glossary is not None and args.signature != signatures.SERVING_SIGNATURE:
+        raise ValueError(f"--glossary needs beam search (--signature "
+                         f"{signatures.SERVING_SIGNATURE}), not {args.signature}.")
     sock = server.bind(args.host, args.port)
     if args.tf_serving:
         backend = serving.connect(args.tf_serving, protocol=args.protocol, name=args.name,
@@ -709,10 +714,12 @@ def _run_serve(args):
                   file=sys.stderr, flush=True)
             threshold = assist.dev_threshold(backend, args.memory, tm=tm)
         label += f", memory {args.memory} from similarity {threshold:.2f}"
+    if glossary is not None:
+        label += f", glossary of {len(glossary)} terms"
     from translate.endpoint.app import create_app
 
     app = create_app(backend, pair, api_keys=keys, limits=limits, memory=tm,
-                     memory_threshold=threshold)
+                     memory_threshold=threshold, glossary=glossary)
     print(f"translate serve: {server.url(sock)} translates {pair} with {label}"
           f"{'; API key needed' if keys else ''}", flush=True)
     server.run(app, sock, log_level=args.log_level)

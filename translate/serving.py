@@ -44,7 +44,9 @@ only when a `GrpcClient` is made.
 import math
 
 from translate import batching
-from translate.signatures import (INPUT_KEY, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE, OUTPUT_KEYS,
+from translate.signatures import (GLOSSARY_INPUT_KEYS, GLOSSARY_SIGNATURE, INPUT_KEY,
+                                  N_BEST_GLOSSARY_SIGNATURE, N_BEST_OUTPUT_KEYS,
+                                  N_BEST_SIGNATURE, OUTPUT_KEYS,
                                   SERVING_SIGNATURE, SignatureNotFound)
 
 PROTOCOLS = ("rest", "grpc")
@@ -168,12 +170,14 @@ class ServingClient:
         """What error messages name: the URL or `host:port` asked."""
         return self.address
 
-    def outputs(self, sentences, signature):
+    def outputs(self, sentences, signature, glossary=None):
         """Runs `signature` on `sentences` in one request.
 
         Args:
             sentences: a non-empty list of `str`.
             signature: the signature's name.
+            glossary: a `translate.glossary.Glossary` sent as the glossary
+                signatures' inputs (`GLOSSARY_INPUT_KEYS`), or None.
 
         Returns:
             `{output name: list, one value per sentence}` as the server
@@ -187,12 +191,15 @@ class ServingClient:
         """
         raise NotImplementedError
 
-    def predict(self, sentences):
+    def predict(self, sentences, glossary=None):
         """Translates `sentences` in one request.
 
         Args:
             sentences: a list of `str` (may be empty strings; an empty list
                 sends no request).
+            glossary: a `translate.glossary.Glossary`, or None: with one, the
+                request goes to `translate_glossary` (beam search; only
+                with the `serving_default` signature).
 
         Returns:
             `(translations, scores)`: a list of `str` and a list of `float`,
@@ -206,16 +213,30 @@ class ServingClient:
         sentences = list(sentences)
         if not sentences:
             return [], []
-        outputs = self.outputs(sentences, self.signature) or {}
+        signature, glossary = self._glossary_signature(self.signature, glossary)
+        outputs = self.outputs(sentences, signature, glossary) or {}
         return self._check_outputs(outputs.get(TRANSLATION), outputs.get(SCORE),
                                    len(sentences))
 
-    def n_best(self, sentences, batch_size=64):
+    def _glossary_signature(self, signature, glossary):
+        """`(signature, glossary)` of a request: the glossary twin of
+        `signature`, or the glossary dropped when it is empty."""
+        if glossary is None or not len(glossary):
+            return signature, None
+        twins = {SERVING_SIGNATURE: GLOSSARY_SIGNATURE,
+                 N_BEST_SIGNATURE: N_BEST_GLOSSARY_SIGNATURE}
+        if signature not in twins:
+            raise ValueError(f"a glossary needs beam search ({SERVING_SIGNATURE}); the "
+                             f"client asks {signature!r}.")
+        return twins[signature], glossary
+
+    def n_best(self, sentences, batch_size=64, glossary=None):
         """The n best translations of each sentence (`translate_n_best`), best first.
 
         Args:
             sentences: a sequence of `str`.
             batch_size: the most sentences in one request.
+            glossary: as for `predict` (`translate_n_best_glossary`).
 
         Returns:
             A list with one list of `str` per sentence, in order.
@@ -227,8 +248,10 @@ class ServingClient:
                 translations per sentence.
             ValueError, TypeError: as `translate_with_scores`.
         """
+        signature, glossary = self._glossary_signature(N_BEST_SIGNATURE, glossary)
+
         def request(batch):
-            rows = (self.outputs(batch, N_BEST_SIGNATURE) or {}).get(N_BEST_OUTPUT_KEYS[0])
+            rows = (self.outputs(batch, signature, glossary) or {}).get(N_BEST_OUTPUT_KEYS[0])
             if (not isinstance(rows, list) or len(rows) != len(batch) or not all(
                     isinstance(row, list) and row and all(isinstance(t, str) for t in row)
                     for row in rows)):
@@ -248,7 +271,7 @@ class ServingClient:
                 raise TypeError(f"sentence {i} is a {type(sentence).__name__}, not a str.")
         return sentences
 
-    def translate_with_scores(self, sentences, batch_size=64, progress=None):
+    def translate_with_scores(self, sentences, batch_size=64, progress=None, glossary=None):
         """Translations and scores of `sentences`, in requests of at most `batch_size`.
 
         Sentences of similar lengths go in the same request (less padding
@@ -259,6 +282,7 @@ class ServingClient:
             batch_size: the most sentences in one request.
             progress: a function wrapping the iterable of batches (e.g.
                 `tqdm.tqdm`), called once; `None` for none.
+            glossary: as for `predict`.
 
         Returns:
             `(translations, scores)`: two lists as long as `sentences`.
@@ -269,17 +293,18 @@ class ServingClient:
             TypeError: a sentence is not a `str`.
         """
         sentences = self._sentences(sentences, batch_size)
-        pairs = batching.by_length(lambda batch: list(zip(*self.predict(batch), strict=True)),
-                                   sentences, batch_size, progress)
+        pairs = batching.by_length(
+            lambda batch: list(zip(*self.predict(batch, glossary), strict=True)),
+            sentences, batch_size, progress)
         return [text for text, _ in pairs], [score for _, score in pairs]
 
-    def translate(self, sentences, batch_size=64, progress=None):
+    def translate(self, sentences, batch_size=64, progress=None, glossary=None):
         """Translations of `sentences`, in order (see `translate_with_scores`).
 
         Returns:
             A list of `str`, one per sentence.
         """
-        return self.translate_with_scores(sentences, batch_size, progress)[0]
+        return self.translate_with_scores(sentences, batch_size, progress, glossary)[0]
 
     def close(self):
         """Closes the connection (the client is not usable afterwards)."""
@@ -339,21 +364,27 @@ class RestClient(ServingClient):
     def target(self):
         return self.url
 
-    def request_body(self, sentences, signature=None):
+    def request_body(self, sentences, signature=None, glossary=None):
         """The JSON body (a `dict`) of the request for `sentences` (to
-        `signature`, by default the client's)."""
+        `signature`, by default the client's). A glossary's inputs have
+        their own length, so a request with one is in the columnar
+        `"inputs"` format whatever `rest_format` says."""
         signature = signature or self.signature
+        if glossary is not None:
+            return {"signature_name": signature, "inputs": {
+                INPUT_KEY: list(sentences),
+                **dict(zip(GLOSSARY_INPUT_KEYS, (glossary.sources, glossary.targets)))}}
         if self.rest_format == "instances":
             return {"signature_name": signature,
                     "instances": [{INPUT_KEY: s} for s in sentences]}
         return {"signature_name": signature, "inputs": {INPUT_KEY: list(sentences)}}
 
-    def outputs(self, sentences, signature):
+    def outputs(self, sentences, signature, glossary=None):
         """Runs `signature` in one REST request (see `ServingClient.outputs`)."""
         requests = self._requests
+        body = self.request_body(sentences, signature, glossary)
         try:
-            response = self._session.post(self.url, json=self.request_body(sentences, signature),
-                                          timeout=self.timeout)
+            response = self._session.post(self.url, json=body, timeout=self.timeout)
         except requests.Timeout:
             raise ServingError(f"{self.url}: timed out after {self.timeout:g} s",
                                self.url) from None
@@ -377,7 +408,7 @@ class RestClient(ServingClient):
         if not isinstance(body, dict):
             raise ServingError(f"{self.url}: the server's answer is not a JSON object: "
                                f"{response.text[:200]!r}", self.url, status=200)
-        if self.rest_format == "instances":
+        if glossary is None and self.rest_format == "instances":
             rows = body.get("predictions")
             if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
                 return None
@@ -427,24 +458,28 @@ class GrpcClient(ServingClient):
         self._channel = grpc.insecure_channel(self.address, options=options)
         self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
 
-    def request(self, sentences, signature=None):
+    def request(self, sentences, signature=None, glossary=None):
         """The `PredictRequest` for `sentences` (to `signature`, by default
-        the client's)."""
+        the client's), with a glossary's inputs when one is given."""
         request = self._predict_pb2.PredictRequest()
         request.model_spec.name = self.name
         request.model_spec.signature_name = signature or self.signature
         if self.version is not None:
             request.model_spec.version.value = self.version
-        request.inputs[INPUT_KEY].CopyFrom(self._tf.make_tensor_proto(
-            [s.encode("utf-8") for s in sentences], dtype=self._tf.string,
-            shape=[len(sentences)]))
+        columns = {INPUT_KEY: sentences}
+        if glossary is not None:
+            columns.update(zip(GLOSSARY_INPUT_KEYS, (glossary.sources, glossary.targets)))
+        for key, values in columns.items():
+            request.inputs[key].CopyFrom(self._tf.make_tensor_proto(
+                [s.encode("utf-8") for s in values], dtype=self._tf.string,
+                shape=[len(values)]))
         return request
 
-    def outputs(self, sentences, signature):
+    def outputs(self, sentences, signature, glossary=None):
         """Runs `signature` in one gRPC request (see `ServingClient.outputs`)."""
         grpc = self._grpc
         try:
-            response = self._stub.Predict(self.request(sentences, signature),
+            response = self._stub.Predict(self.request(sentences, signature, glossary),
                                           timeout=self.timeout)
         except grpc.RpcError as error:
             code, details = error.code(), error.details() or ""

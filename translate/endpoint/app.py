@@ -41,6 +41,7 @@ on the event loop.
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import hmac
 import json
 
@@ -199,16 +200,24 @@ def _others(hypotheses, translation, count):
 class _Service:
     """What the routes call: the batchers in front of the backend, the memory."""
 
-    def __init__(self, backend, limits, memory, memory_threshold):
+    def __init__(self, backend, limits, memory, memory_threshold, glossary=None):
         self.backend, self.limits = backend, limits
         self.memory, self.memory_threshold = memory, memory_threshold
+        self.glossary = glossary
         self.translations = self.n_best = None
+
+    def _with_glossary(self, function):
+        """`function` (the backend's) given the glossary, when there is one."""
+        if function is None or self.glossary is None:
+            return function
+        return functools.partial(function, glossary=self.glossary)
 
     def start(self):
         options = dict(max_sentences=self.limits.batch_sentences,
                        max_wait=self.limits.batch_wait, max_pending=self.limits.max_pending)
-        self.translations = MicroBatcher(self.backend.translate, name="model", **options)
-        n_best = getattr(self.backend, "n_best", None)
+        self.translations = MicroBatcher(self._with_glossary(self.backend.translate),
+                                         name="model", **options)
+        n_best = self._with_glossary(getattr(self.backend, "n_best", None))
         self.n_best = MicroBatcher(n_best or self._no_n_best, name="model-n-best", **options)
 
     def stop(self):
@@ -243,12 +252,12 @@ class _Service:
         from translate import assist  # scikit-learn and sacrebleu: only with a memory
 
         outputs, _ = await run_in_threadpool(assist.memory_first, texts, self.memory,
-                                             self.memory_threshold, translate)
+                                             self.memory_threshold, translate, self.glossary)
         return outputs
 
 
 def create_app(backend, pair, *, api_keys=(), limits=None, memory=None,
-               memory_threshold=None):
+               memory_threshold=None, glossary=None):
     """The LibreTranslate-compatible app in front of a model (see the module doc).
 
     Args:
@@ -268,6 +277,10 @@ def create_app(backend, pair, *, api_keys=(), limits=None, memory=None,
             are used instead of the model (as `translate po` does), or None.
         memory_threshold: the similarity from which the memory is used;
             needed with `memory`.
+        glossary: a `translate.glossary.Glossary` every answer follows, or
+            None: the backend's `translate` and `n_best` are called with
+            `glossary=` (`translate.po.ExportedModel`'s and the serving
+            clients' take it), and a memory match lacking a term is not used.
 
     Returns:
         A `starlette.applications.Starlette` app (its batchers start and
@@ -282,7 +295,7 @@ def create_app(backend, pair, *, api_keys=(), limits=None, memory=None,
     keys = [key.encode("utf-8") for key in api_keys]
     if not all(keys):
         raise ValueError("an API key must not be empty.")
-    service = _Service(backend, limits, memory, memory_threshold)
+    service = _Service(backend, limits, memory, memory_threshold, glossary)
     languages = pair.languages()
 
     async def get_languages(request):
