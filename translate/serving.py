@@ -293,9 +293,10 @@ class ServingClient:
             TypeError: a sentence is not a `str`.
         """
         sentences = self._sentences(sentences, batch_size)
-        pairs = batching.by_length(
-            lambda batch: list(zip(*self.predict(batch, glossary), strict=True)),
-            sentences, batch_size, progress)
+        predict = (self.predict if glossary is None
+                   else lambda batch: self.predict(batch, glossary=glossary))
+        pairs = batching.by_length(lambda batch: list(zip(*predict(batch), strict=True)),
+                                   sentences, batch_size, progress)
         return [text for text, _ in pairs], [score for _, score in pairs]
 
     def translate(self, sentences, batch_size=64, progress=None, glossary=None):
