@@ -557,8 +557,10 @@ def _run_po(args):
 
     from collections import Counter
 
-    catalog_language = po.read_catalog(args.catalog).metadata.get("Language") or None
-    glossary = _glossary(args, catalog_language)
+    glossary = None
+    if args.glossary:  # a TBX's target language set: the catalog's language
+        glossary = _glossary(args, po.read_catalog(args.catalog).metadata.get("Language")
+                             or None)
     summary = po.fill_po(args.catalog, args.model, args.catalog if args.in_place else args.out,
                          memory_corpus=args.memory, memory_threshold=args.memory_threshold,
                          batch_size=args.batch_size, signature=args.signature,
