@@ -289,3 +289,26 @@ def test_fill_po_takes_the_exports_n_best_and_says_which(n_best_export, tmp_path
                            checks=False)
     assert (unchecked.checks, unchecked.fallbacks) == (None, 1), \
         "without the toolkit, the export's format_ok alone rejects the first"
+
+
+@pytest.mark.skipif(MSGFMT is None, reason="msgfmt (Debian's gettext package) is not installed")
+def test_a_hypothesis_msgfmt_rejects_is_not_written():
+    # What an unmasked model wrote on django-oscar's and Tryton's catalogs: placeholders
+    # kept (our rule and pofilter pass them), but not format strings Python accepts.
+    catalog = polib.pofile('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                           '#, python-format\nmsgid "Basket includes %(count)d items from '
+                           '%(range)s"\nmsgstr ""\n\n#, python-format\nmsgid "Delete '
+                           '\\"%(line)s\\" first"\nmsgstr ""\n\nmsgid "50% off"\nmsgstr ""\n')
+    hypotheses = {
+        "Basket includes %(count)d items from %(range)s": [
+            "Korb %(count)d von %(range) from %(range)s",  # `%(range) f`: a float
+            "Der Korb enthält %(count)d Artikel aus %(range)s"],
+        'Delete "%(line)s" first': ["»%« zuerst »%(line)s« löschen"],  # a lone % in a format
+        "50% off": ["50% Rabatt"]}  # no format flag: a % is text
+    summary = po.fill_catalog(catalog, model_label="fake/1",
+                              translate_n_best=lambda s: [hypotheses[m] for m in s])
+    written = {e.msgid: e.msgstr for e in catalog}
+    assert written["Basket includes %(count)d items from %(range)s"] == (
+        "Der Korb enthält %(count)d Artikel aus %(range)s")
+    assert written['Delete "%(line)s" first'] == "" and summary.kept_msgfmt == 1
+    assert written["50% off"] == "50% Rabatt"

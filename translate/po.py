@@ -28,7 +28,10 @@ What is filled, and how:
   Translate Toolkit's checks, those `pofilter` runs (`translate.checks`:
   printf, brace fields, variables, tags, escapes, line breaks, tabs,
   brackets, numbers, URLs, e-mails, whitespace at the ends, double spaces,
-  and accelerators with a known marker), for the catalog's `Language`.
+  and accelerators with a known marker), for the catalog's `Language`. And,
+  for an entry with a format flag (`c-format`, `python-format`, ...),
+  GNU gettext's `msgfmt --check-format` where it is installed
+  (`translate.msgfmt`): the check a translator's build runs.
 - With a translation memory, the memory's match is offered first where it
   is usable (`translate.memory.usable`: similar enough, the same
   placeholders); a match that fails a check is not used (counted in
@@ -43,7 +46,7 @@ What is filled, and how:
   has no n-best signature or greedy search is asked for). The first that
   passes is written. When none passes, the entry stays untranslated and is
   counted under the worst problem of the best hypothesis: `kept_placeholders`
-  (its msgid listed in `placeholder_msgids`), `kept_format`, `kept_empty`,
+  (its msgid listed in `placeholder_msgids`), `kept_format`, `kept_msgfmt`, `kept_empty`,
   `kept_unwritable`, or `kept_failed_checks` (only the toolkit's checks
   failed; msgid in `check_msgids`); `kept_checks` counts, per check, the
   kept entries whose best hypothesis failed that check.
@@ -110,7 +113,7 @@ from pathlib import Path
 
 import polib
 
-from translate import accelerators, assist, batching
+from translate import accelerators, assist, batching, msgfmt
 from translate.atomic import atomic_file
 from translate.checks import Checker
 from translate.corpus import CorpusError, normalize, read_tsv
@@ -314,6 +317,8 @@ class FillSummary:
             added or altered a placeholder (and no other passed).
         kept_format: kept untranslated: the export flagged the best
             hypothesis (`format_ok` false).
+        kept_msgfmt: kept untranslated: `msgfmt --check-format` rejects the
+            best hypothesis for the entry's format flag (`translate.msgfmt`).
         kept_empty: kept untranslated: the best hypothesis was empty.
         kept_unwritable: kept untranslated: the catalog's charset cannot
             encode the best hypothesis, or it holds a control character that
@@ -352,6 +357,7 @@ class FillSummary:
     glossary_missed_terms: dict = dataclasses.field(default_factory=dict)
     kept_placeholders: int = 0
     kept_format: int = 0
+    kept_msgfmt: int = 0
     kept_empty: int = 0
     kept_unwritable: int = 0
     kept_failed_checks: int = 0
@@ -374,7 +380,7 @@ class FillSummary:
     @property
     def kept(self):
         """Untranslated messages left so, since no suggestion passed."""
-        return (self.kept_placeholders + self.kept_format + self.kept_empty
+        return (self.kept_placeholders + self.kept_format + self.kept_msgfmt + self.kept_empty
                 + self.kept_unwritable + self.kept_failed_checks)
 
     def as_dict(self):
@@ -439,7 +445,7 @@ def _dress(source, translation):
 
 # Why a suggestion is not written, the worst first: what a translator most
 # needs to hear about.
-_PROBLEMS = ("placeholders", "format", "empty", "unwritable", "failed_checks")
+_PROBLEMS = ("placeholders", "format", "msgfmt", "empty", "unwritable", "failed_checks")
 
 
 def _problem(source, text, encoding, format_ok=None):
@@ -474,6 +480,7 @@ class _Form:
     candidates: list
     verdicts: list = None
     missed: list = None
+    flags: tuple = ()
 
     @property
     def pick(self):
@@ -504,6 +511,13 @@ def _judge(forms, encoding, checker, glossary=None, accelerator=None):
             # would glue itself to the word).
             plain = accelerators.remove(form.source, accelerator)[0]
             form.missed = [glossary.missed(plain, text) for text, _ in form.candidates]
+    # msgfmt's own format check, on what passes the rules above.
+    judged = [(form, i) for form in forms for i, (problem, _) in enumerate(form.verdicts)
+              if problem is None and form.flags]
+    for index in msgfmt.rejected([(form.flags, form.source, form.candidates[i][0])
+                                  for form, i in judged]):
+        form, i = judged[index]
+        form.verdicts[i] = ("msgfmt", form.verdicts[i][1])
 
 
 def _hypothesis_lists(results, count):
@@ -658,7 +672,8 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
     singular = [e for e in todo if not e.msgid_plural]
     matches = (memory.lookup([normalize(e.msgid) for e in singular])
                if memory is not None else [])
-    offered = [(e, m, _Form(e.msgid, [(_dress(e.msgid, m.target), None)]))
+    offered = [(e, m, _Form(e.msgid, [(_dress(e.msgid, m.target), None)],
+                            flags=tuple(e.flags)))
                for e, m in zip(singular, matches) if usable(e.msgid, m, threshold)]
     _judge([form for _, _, form in offered], encoding, checker, glossary, accelerator)
     from_memory = {}
@@ -688,7 +703,7 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
         if id(entry) not in from_memory:
             by_entry[id(entry)] = [
                 _Form(s, [(_dress(s, accelerators.restore(text, key)), ok)
-                          for text, ok in hypotheses[plain]])
+                          for text, ok in hypotheses[plain]], flags=tuple(entry.flags))
                 for s in sources(entry) for plain, key in [accelerators.remove(s, accelerator)]]
     _judge([f for entry_forms in by_entry.values() for f in entry_forms], encoding, checker,
            glossary, accelerator)
