@@ -256,12 +256,39 @@ def _best(translations, scores, ok, follows, with_terms):
             for key, value in outputs.items()}
 
 
-def _signature_body(model, source_tokenizer, target_tokenizer, search, settings, n_best,
-                    glossary):
-    def outputs(text, terms):
-        found = _hypotheses(text, model=model, source_tokenizer=source_tokenizer,
-                            target_tokenizer=target_tokenizer, search=search,
-                            settings=settings, terms=terms)
+def _traced_once(search, model):
+    """`search(model, source)` as one `tf.function` of the source ids, so that
+    every signature (and a glossary's second search) calls the same traced
+    search instead of tracing its own."""
+    function = tf.function(lambda source: search(model, source),
+                           input_signature=[tf.TensorSpec([None, None], tf.int32)],
+                           autograph=False)
+    return lambda _, source: function(source)
+
+
+def _spec(glossary):
+    keys = (INPUT_KEY,) + (GLOSSARY_INPUT_KEYS if glossary else ())
+    return [tf.TensorSpec([None], tf.string, name=key) for key in keys]
+
+
+def _search_function(search, glossary, **decode):
+    """`_hypotheses` as a `tf.function` of its own: the signatures that share
+    a search (the best translation and the n best) call it, so it is traced
+    and saved once."""
+    if glossary:
+        body = lambda text, glossary_source, glossary_target: _hypotheses(  # noqa: E731
+            text, terms=(glossary_source, glossary_target), search=search, **decode)
+    else:
+        body = lambda text: _hypotheses(text, search=search, **decode)  # noqa: E731
+    # autograph=False, as Keras's own export: the search is written with
+    # explicit TensorFlow control flow.
+    return tf.function(body, input_signature=_spec(glossary), autograph=False)
+
+
+def _signature_body(hypotheses, n_best, glossary):
+    """A signature's body: `hypotheses` (a `_search_function`), then its outputs."""
+    def outputs(*inputs):
+        found = hypotheses(*inputs)
         if n_best:
             keys = N_BEST_OUTPUT_KEYS + ((TERMS_OK_KEY,) if glossary else ())
             return {key: tf.ensure_shape(value, [None, None]) for key, value in zip(keys, found)}
@@ -269,8 +296,8 @@ def _signature_body(model, source_tokenizer, target_tokenizer, search, settings,
 
     if glossary:
         return lambda text, glossary_source, glossary_target: outputs(
-            text, (glossary_source, glossary_target))
-    return lambda text: outputs(text, None)
+            text, glossary_source, glossary_target)
+    return lambda text: outputs(text)
 
 
 def _gru_layers(model):
@@ -337,25 +364,28 @@ def build_module(model, source_proto, target_proto, settings):
                   max_length_ratio=settings["max_length_ratio"],
                   max_length_extra=settings["max_length_extra"],
                   max_length=settings["max_length"])
-    beam = functools.partial(decoding.n_best_search, beam_width=settings["beam_width"],
-                             n_best=settings["n_best"], **limits)
-    greedy = functools.partial(decoding.n_best_search, beam_width=1, **limits)
+    beam = _traced_once(functools.partial(
+        decoding.n_best_search, beam_width=settings["beam_width"], n_best=settings["n_best"],
+        **limits), model)
+    greedy = _traced_once(functools.partial(decoding.n_best_search, beam_width=1, **limits),
+                          model)
     searches = {SERVING_SIGNATURE: (beam, False, False),
                 GREEDY_SIGNATURE: (greedy, False, False),
                 N_BEST_SIGNATURE: (beam, True, False)}
     if settings["masking"]:  # terms are masked like spans: a masking model's
         searches.update({GLOSSARY_SIGNATURE: (beam, False, True),
                          N_BEST_GLOSSARY_SIGNATURE: (beam, True, True)})
+    decode = dict(model=model, source_tokenizer=module.source_tokenizer,
+                  target_tokenizer=module.target_tokenizer, settings=settings)
+    shared = {}  # (search, glossary) -> its tf.function, traced once
     signatures = {}
     with gru_keras.use_xla(False), _without_cudnn(model):
         for name, (search, n_best, glossary) in searches.items():
-            keys = (INPUT_KEY,) + (GLOSSARY_INPUT_KEYS if glossary else ())
-            spec = [tf.TensorSpec([None], tf.string, name=key) for key in keys]
-            # autograph=False, as Keras's own export: the search is written with
-            # explicit TensorFlow control flow.
-            function = tf.function(_signature_body(
-                model, module.source_tokenizer, module.target_tokenizer, search, settings,
-                n_best, glossary), input_signature=spec, autograph=False)
+            key = (id(search), glossary)
+            if key not in shared:
+                shared[key] = _search_function(search, glossary, **decode)
+            function = tf.function(_signature_body(shared[key], n_best, glossary),
+                                   input_signature=_spec(glossary), autograph=False)
             setattr(module, name, function)
             signatures[name] = function.get_concrete_function()
     return module, signatures
