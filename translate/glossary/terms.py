@@ -19,9 +19,9 @@ from translate import spans as spans_lib
 from translate.glossary.files import read_file, unique
 
 _WORD = re.compile("[A-Za-z0-9_]")
-_META = re.compile(r"([\\.^$|?*+()\[\]{}])")
 META_PATTERN = r"([\\.^$|?*+()\[\]{}])"
 """The characters a term's regular expression escapes (the graph uses this too)."""
+_META = re.compile(META_PATTERN)
 
 
 def escape(term):
