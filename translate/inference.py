@@ -194,7 +194,7 @@ class Translator:
         With `with_terms`, a fourth list: per hypothesis, `terms_ok`.
         """
         hypotheses, scores, oks = self._search([self.mask(s) for s in sentences])
-        glossary = self.glossary if self.glossary is not None and len(self.glossary) else None
+        glossary = self.glossary or None  # an empty glossary is none
         if glossary is None:
             terms_ok = [[True] * len(texts) for texts in hypotheses]
         elif not self.masks_spans:  # no sentinels: the glossary is a check alone

@@ -231,8 +231,7 @@ class ExportedModel:
             ValueError: `batch_size` is below 1.
         """
         function, extra = self._function, None
-        if (glossary is not None and len(glossary) and self.has_glossary
-                and self.signature == SERVING_SIGNATURE):
+        if glossary and self.has_glossary and self.signature == SERVING_SIGNATURE:
             function = self._loaded.signatures[GLOSSARY_SIGNATURE]
             extra = self._glossary_inputs(glossary)
         found = self._by_length(function, OUTPUT_KEYS[:1], sentences, batch_size, progress,
@@ -267,7 +266,7 @@ class ExportedModel:
             return [[(text, None) if with_format else text]
                     for text in self.translate(sentences, batch_size, progress)]
         extra = None
-        if glossary is not None and len(glossary) and self.has_glossary:
+        if glossary and self.has_glossary:
             function = self._loaded.signatures[N_BEST_GLOSSARY_SIGNATURE]
             extra = self._glossary_inputs(glossary)
         else:
@@ -945,7 +944,7 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
                          else assist.dev_threshold(model, memory_corpus, tm=tm))
         n_best = signature == SERVING_SIGNATURE
         label = model.n_best_label if n_best else model.label
-        if glossary is not None and len(glossary):
+        if glossary:
             label = model.glossary_label(n_best)
 
         def translate_n_best(sentences):

@@ -221,7 +221,7 @@ class ServingClient:
     def _glossary_signature(self, signature, glossary):
         """`(signature, glossary)` of a request: the glossary twin of
         `signature`, or the glossary dropped when it is empty."""
-        if glossary is None or not len(glossary):
+        if not glossary:
             return signature, None
         twins = {SERVING_SIGNATURE: GLOSSARY_SIGNATURE,
                  N_BEST_SIGNATURE: N_BEST_GLOSSARY_SIGNATURE}

@@ -211,7 +211,7 @@ def mask(text, max_spans=MAX_SPANS, terms=None):
     """
     lead, core, trail = split_ends(text.replace("\x00", " "))
     spans, targets, term_indices = [], [], []
-    pattern = terms.pattern if terms is not None and len(terms) else SPAN_PATTERN
+    pattern = terms.pattern if terms else SPAN_PATTERN  # an empty glossary is falsy
 
     def replace(match):
         found = match.group()
