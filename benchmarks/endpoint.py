@@ -68,7 +68,7 @@ def _serve(export_dir, signature, pair, limits, sock):
     """The child process: the export behind the app, on the inherited socket."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from translate.endpoint.app import create_app
-    from translate.po import ExportedModel
+    from translate.exported import ExportedModel
 
     model = ExportedModel(export_dir, signature)
     server.run(create_app(model, pair, limits=limits), sock, log_level="warning")

@@ -74,7 +74,8 @@ from translate import evaluation
 from translate.atomic import atomic_file
 from translate.corpus import normalize, read_tsv
 from translate.placeholders import find_placeholders
-from translate.po import COMMENT_PREFIX, nplurals, read_catalog, write_catalog
+from translate.localize.catalogs import nplurals, read_catalog, write_catalog
+from translate.localize.fill import COMMENT_PREFIX
 from translate.toolkit import python_command, tool_command
 
 try:
@@ -134,7 +135,7 @@ def forms(entry, count):
 
     Args:
         entry: a `polib.POEntry`.
-        count: the catalog's number of plural forms (`translate.po.nplurals`).
+        count: the catalog's number of plural forms (`translate.localize.catalogs.nplurals`).
 
     Returns:
         A list of pairs; one for a singular entry. A plural entry's forms

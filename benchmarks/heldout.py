@@ -41,7 +41,7 @@ corpus's dev split.
 
 `--from-corpus CORPUS_DIR` makes the same kind of set from the test split of
 a corpus prepared with `translate prepare ... --split-by catalog` (whole
-catalogs held out of training): `translate.po.catalog_from_tsv(...,
+catalogs held out of training): `translate.localize.catalogs.catalog_from_tsv(...,
 references=True)`, with each message's reference translation (from the TSV)
 as its `msgstr`, the human translation.
 
@@ -67,7 +67,7 @@ import polib
 from translate.atomic import atomic_directory
 from translate.corpus import normalize, read_gettext, read_tsv
 from translate.placeholders import find_placeholders
-from translate.po import catalog_from_tsv, read_catalog
+from translate.localize.catalogs import catalog_from_tsv, read_catalog
 
 
 class Package(NamedTuple):

@@ -145,7 +145,7 @@ def serve_sample(version_dir):
 
 def fill_catalog(corpus, version_dir, report, count=20):
     step("a gettext catalog filled by the exported model")
-    from translate.po import catalog_from_tsv
+    from translate.localize.catalogs import catalog_from_tsv
 
     sample = report / "sample.po"
     filled = report / "sample.filled.po"

@@ -35,7 +35,7 @@ from translate.endpoint.languages import LanguagePair
 from translate.endpoint.limits import Limits
 from translate.evaluation import read_tsv_pairs
 from translate.memory import TranslationMemory
-from translate.po import ExportedModel
+from translate.exported import ExportedModel
 from translate.serving import SignatureNotServed, connect
 from translate.signatures import export_languages
 

@@ -136,13 +136,15 @@ def test_counts_pofilter_failures_and_spans_of_a_filled_catalog(format_safety, t
 
 def test_reads_the_summary_translate_po_prints(format_safety, monkeypatch, capsys):
     # What `translate po` prints (translate/cli.py), for a known summary.
-    from translate import cli, po
+    from translate import cli
+    from translate.localize import fill
+    from translate.localize.summary import FillSummary
 
-    summary = po.FillSummary(entries=9, translated=2, untranslated=7, from_memory=2,
-                             from_model=3, kept_placeholders=1, kept_empty=1,
-                             memory_threshold=0.8, catalog="a.po", out="b.po",
-                             model="translator/1 (serving_default)")
-    monkeypatch.setattr(po, "fill_po", lambda *args, **kwargs: summary)
+    summary = FillSummary(entries=9, translated=2, untranslated=7, from_memory=2,
+                          from_model=3, kept_placeholders=1, kept_empty=1,
+                          memory_threshold=0.8, catalog="a.po", out="b.po",
+                          model="translator/1 (serving_default)")
+    monkeypatch.setattr(fill, "fill_po", lambda *args, **kwargs: summary)
     assert cli.main(["po", "a.po", "--model", "m", "--out", "b.po", "--memory", "c"]) == 0
     parsed = format_safety.parse_po_summary(capsys.readouterr().out)
     assert (parsed["filled"], parsed["untranslated"], parsed["from_memory"],

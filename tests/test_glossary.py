@@ -6,7 +6,8 @@ import polib
 import pytest
 import tensorflow as tf
 
-from translate import masking, po, spans
+from translate import masking, spans
+from translate.localize import fill
 from translate.glossary import Entry, Glossary, GlossaryError, read_file
 from translate.glossary.terms import missed_targets
 from translate.inference import choose
@@ -218,9 +219,9 @@ def test_po_falls_back_to_a_hypothesis_with_the_term_and_comments_a_miss():
                   "Publish the site": ["Den Ort veröffentlichen", "Die Stelle veröffentlichen"],
                   "Save": ["Speichern"]}
     filled = catalog(*hypotheses)
-    summary = po.fill_catalog(filled, model_label="fake/1",
-                              translate_n_best=lambda s: [hypotheses[m] for m in s],
-                              glossary=glossary())
+    summary = fill.fill_catalog(filled, model_label="fake/1",
+                                translate_n_best=lambda s: [hypotheses[m] for m in s],
+                                glossary=glossary())
     entries = {e.msgid: e for e in filled}
     assert entries["Delete this page"].msgstr == "Diese Seite löschen"
     assert "hypothesis 2 of 2" in entries["Delete this page"].tcomment
@@ -237,17 +238,17 @@ def test_a_memory_match_without_the_term_goes_to_the_model():
 
     memory = TranslationMemory(["Delete this page", "Save"], ["Dieses Blatt löschen", "Sichern"])
     filled = catalog("Delete this page", "Save")
-    summary = po.fill_catalog(filled, model_label="fake/1", memory=memory, threshold=0.9,
-                              translate_n_best=lambda s: [["Diese Seite löschen"] for _ in s],
-                              glossary=glossary())
+    summary = fill.fill_catalog(filled, model_label="fake/1", memory=memory, threshold=0.9,
+                                translate_n_best=lambda s: [["Diese Seite löschen"] for _ in s],
+                                glossary=glossary())
     assert [e.msgstr for e in filled] == ["Diese Seite löschen", "Sichern"]
     assert summary.memory_glossary_rejected == 1 and summary.from_memory == 1
 
 
 def test_terms_are_found_in_a_message_without_its_accelerator():
     filled = catalog("_Page setup")
-    po.fill_catalog(filled, model_label="fake/1", accelerator="_", glossary=glossary(),
-                    translate_n_best=lambda s: [["_Blatt einrichten", "_Seite einrichten"]
+    fill.fill_catalog(filled, model_label="fake/1", accelerator="_", glossary=glossary(),
+                      translate_n_best=lambda s: [["_Blatt einrichten", "_Seite einrichten"]
                                                 for _ in s])
     assert filled[0].msgstr == "_Seite einrichten"
 

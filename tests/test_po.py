@@ -12,7 +12,8 @@ from pathlib import Path
 import polib
 import pytest
 
-from translate import checks, cli, po
+from translate import checks, cli, exported, signatures
+from translate.localize import catalogs, fill, splice, suggestions
 from translate.evaluation import read_tsv_pairs
 from translate.memory import TranslationMemory
 from translate.placeholders import same_placeholders
@@ -181,7 +182,7 @@ def test_fill_catalog_fills_flags_and_comments_and_keeps_the_rest():
     catalog = rich_catalog()
     before = {(e.msgctxt, e.msgid, e.obsolete): str(e) for e in catalog}
     model = FakeModel()
-    summary = po.fill_catalog(catalog, model, model_label="fake/1 (serving_default)")
+    summary = fill.fill_catalog(catalog, model, model_label="fake/1 (serving_default)")
 
     assert model.calls == [["Printer", "Open", "Saving %s to %s", "Usage: demo [OPTION]\n",
                             "%d file", "%d files"]], "one call, each message once, as written"
@@ -269,9 +270,9 @@ msgstr[1] "%d Dateien"
 @pytest.mark.parametrize("charset,newline", [("UTF-8", "\n"), ("ISO-8859-1", "\r\n")])
 def test_written_catalog_changes_only_the_filled_entries(tmp_path, charset, newline):
     source = write_rich_catalog(tmp_path / "de.po", charset, newline=newline)
-    catalog = po.read_catalog(source)
-    summary = po.fill_catalog(catalog, FakeModel(), model_label="fake/1 (serving_default)")
-    po.write_filled(source, catalog, summary.filled_entries, tmp_path / "out.po")
+    catalog = catalogs.read_catalog(source)
+    summary = fill.fill_catalog(catalog, FakeModel(), model_label="fake/1 (serving_default)")
+    splice.write_filled(source, catalog, summary.filled_entries, tmp_path / "out.po")
 
     expected = FILLED_PO.replace("charset=UTF-8", f"charset={charset}")
     assert FILLED_PO.count("machine translation") == 5, "the test's own expectation"
@@ -283,9 +284,9 @@ def test_a_last_entry_without_a_final_newline_is_filled(tmp_path):
     source = tmp_path / "de.po"
     source.write_text('msgid "a"\nmsgstr "b"\n\n# note\nmsgid "Printer"\nmsgstr ""',
                       encoding="utf-8")
-    catalog = po.read_catalog(source)
-    summary = po.fill_catalog(catalog, FakeModel(), model_label="fake/1")
-    po.write_filled(source, catalog, summary.filled_entries, tmp_path / "out.po")
+    catalog = catalogs.read_catalog(source)
+    summary = fill.fill_catalog(catalog, FakeModel(), model_label="fake/1")
+    splice.write_filled(source, catalog, summary.filled_entries, tmp_path / "out.po")
     assert (tmp_path / "out.po").read_text(encoding="utf-8") == (
         'msgid "a"\nmsgstr "b"\n\n# note\n# machine translation: model gru-keras fake/1\n'
         '#, fuzzy\nmsgid "Printer"\nmsgstr "Drucker"')
@@ -293,11 +294,11 @@ def test_a_last_entry_without_a_final_newline_is_filled(tmp_path):
 
 def test_an_edit_that_does_not_parse_back_is_not_written(tmp_path, monkeypatch):
     source = write_rich_catalog(tmp_path / "de.po")
-    catalog = po.read_catalog(source)
-    summary = po.fill_catalog(catalog, FakeModel(), model_label="fake/1")
-    monkeypatch.setattr(po, "splice", lambda text, *args: text)
+    catalog = catalogs.read_catalog(source)
+    summary = fill.fill_catalog(catalog, FakeModel(), model_label="fake/1")
+    monkeypatch.setattr(splice, "splice", lambda text, *args: text)
     with pytest.raises(RuntimeError, match="does not parse back"):
-        po.write_filled(source, catalog, summary.filled_entries, tmp_path / "out.po")
+        splice.write_filled(source, catalog, summary.filled_entries, tmp_path / "out.po")
     assert not (tmp_path / "out.po").exists()
 
 
@@ -309,15 +310,15 @@ def test_an_edit_that_does_not_parse_back_is_not_written(tmp_path, monkeypatch):
 ])
 def test_plural_forms_follow_the_header(plural_forms, expected):
     catalog = rich_catalog(plural_forms=plural_forms)
-    po.fill_catalog(catalog, FakeModel(), model_label="fake/1")
+    fill.fill_catalog(catalog, FakeModel(), model_label="fake/1")
     assert entry(catalog, "%d file").msgstr_plural == expected
-    assert po.nplurals(catalog) == len(expected)
+    assert catalogs.nplurals(catalog) == len(expected)
 
 
 def test_a_plural_form_that_loses_its_placeholder_keeps_the_entry_untranslated():
     catalog = rich_catalog()
-    summary = po.fill_catalog(catalog, FakeModel(dict(FAKE, **{"%d files": "Dateien"})),
-                              model_label="fake/1")
+    summary = fill.fill_catalog(catalog, FakeModel(dict(FAKE, **{"%d files": "Dateien"})),
+                                model_label="fake/1")
     assert entry(catalog, "%d file").msgstr_plural == {0: "", 1: ""}
     assert summary.kept_placeholders == 2 and summary.plurals == 0
     assert summary.placeholder_msgids == ["Saving %s to %s", "%d file"]
@@ -327,7 +328,7 @@ def test_added_placeholders_empty_and_unwritable_translations_are_kept_out():
     catalog = rich_catalog(charset="ISO-8859-1")
     answers = dict(FAKE, **{"Printer": "Drucker %s", "Open": "  ", "Usage: demo [OPTION]":
                             "Aufruf: demo [OPTION] \u20ac", "%d files": "%d Dat\x07eien"})
-    summary = po.fill_catalog(catalog, FakeModel(answers), model_label="fake/1")
+    summary = fill.fill_catalog(catalog, FakeModel(answers), model_label="fake/1")
     assert (summary.kept_placeholders, summary.kept_empty, summary.kept_unwritable) == (
         2, 2, 2), "€ is not in ISO-8859-1; a bell character is no text"
     assert summary.from_model == 0
@@ -339,7 +340,7 @@ def test_memory_match_comes_first_with_its_similarity():
                            ["Drucker (Speicher)", "%s wird in %s gespeichert", "Wird geöffnet"])
     catalog = rich_catalog()
     model = FakeModel()
-    summary = po.fill_catalog(catalog, model, model_label="fake/1", memory=tm, threshold=0.99)
+    summary = fill.fill_catalog(catalog, model, model_label="fake/1", memory=tm, threshold=0.99)
     assert summary.from_memory == 2 and summary.memory_threshold == 0.99
     assert summary.kept_placeholders == 0, "the memory's translation keeps both %s"
     printer = entry(catalog, "Printer")
@@ -350,24 +351,24 @@ def test_memory_match_comes_first_with_its_similarity():
     assert entry(catalog, "Open", "menu").msgstr == "Öffnen", "below the threshold: model"
 
     catalog = rich_catalog()
-    po.fill_catalog(catalog, FakeModel(), model_label="fake/1", memory=tm, threshold=0.3)
+    fill.fill_catalog(catalog, FakeModel(), model_label="fake/1", memory=tm, threshold=0.3)
     opened = entry(catalog, "Open", "menu")
     assert opened.msgstr == "Wird geöffnet"
     similarity = float(opened.tcomment.rsplit(" ", 1)[1])
     assert 0.3 <= similarity < 1.0, "a near match shows a similarity below 1.00"
     with pytest.raises(ValueError, match="threshold"):
-        po.fill_catalog(rich_catalog(), FakeModel(), model_label="fake/1", memory=tm)
+        fill.fill_catalog(rich_catalog(), FakeModel(), model_label="fake/1", memory=tm)
 
 
 def test_a_translation_function_that_returns_too_few_is_an_error():
     with pytest.raises(ValueError, match="returned 1 translations for 6 messages"):
-        po.fill_catalog(rich_catalog(), lambda sentences: ["x"], model_label="fake/1")
+        fill.fill_catalog(rich_catalog(), lambda sentences: ["x"], model_label="fake/1")
 
 
 def test_nothing_to_translate_calls_no_model():
     catalog = polib.POFile()
     catalog.append(polib.POEntry(msgid="a", msgstr="b"))
-    summary = po.fill_catalog(catalog, FakeModel({}), model_label="fake/1")
+    summary = fill.fill_catalog(catalog, FakeModel({}), model_label="fake/1")
     assert summary.untranslated == 0 and summary.filled == 0
 
 
@@ -376,23 +377,23 @@ def test_resolve_export_takes_a_version_or_the_highest_version(tmp_path):
         (tmp_path / "m" / version).mkdir(parents=True)
         (tmp_path / "m" / version / "saved_model.pb").write_bytes(b"")
     (tmp_path / "m" / "12").mkdir()  # no saved_model.pb: not a version
-    assert po.resolve_export(tmp_path / "m") == tmp_path / "m" / "10"
-    assert po.resolve_export(tmp_path / "m" / "2") == tmp_path / "m" / "2"
+    assert signatures.resolve_export(tmp_path / "m") == tmp_path / "m" / "10"
+    assert signatures.resolve_export(tmp_path / "m" / "2") == tmp_path / "m" / "2"
     with pytest.raises(FileNotFoundError, match="numbered versions"):
-        po.resolve_export(tmp_path)
+        signatures.resolve_export(tmp_path)
     with pytest.raises(FileNotFoundError, match="not found"):
-        po.resolve_export(tmp_path / "missing")
+        signatures.resolve_export(tmp_path / "missing")
 
 
 def test_fill_po_through_the_real_export_keeps_the_placeholder_rule(tiny_export, tmp_path):
     catalog = write_rich_catalog(tmp_path / "de.po")
-    summary = po.fill_po(catalog, tiny_export / "models" / "translator", tmp_path / "out.po")
+    summary = fill.fill_po(catalog, tiny_export / "models" / "translator", tmp_path / "out.po")
     assert summary.model == "translator/1 (translate_n_best)"
     assert summary.out == str(tmp_path / "out.po") and summary.catalog == str(catalog)
     assert summary.untranslated == 6 and summary.filled + summary.kept == 6
     assert summary.checks == list(checks.DEFAULT_CHECKS), "the checks run by default"
 
-    model = po.ExportedModel(tiny_export / "models" / "translator" / "1")
+    model = exported.ExportedModel(tiny_export / "models" / "translator" / "1")
     assert model.has_n_best and model.n_best_label == summary.model
     written = polib.pofile(str(tmp_path / "out.po"))
     checker = checks.Checker("de")
@@ -401,7 +402,7 @@ def test_fill_po_through_the_real_export_keeps_the_placeholder_rule(tiny_export,
         msgids = [source.msgid, source.msgid_plural] if source.msgid_plural else [source.msgid]
         # The model sees each message as written (the export masks its spans).
         hypotheses = model.n_best(msgids, with_format=True)
-        firsts = [po._dress(m, h[0][0]) for m, h in zip(msgids, hypotheses)]
+        firsts = [suggestions.dress(m, h[0][0]) for m, h in zip(msgids, hypotheses)]
         fits = all(t and ok and same_placeholders(m, t) and not failed
                    for m, t, ok, failed in zip(msgids, firsts, [h[0][1] for h in hypotheses],
                                                checker.failures(zip(msgids, firsts))))
@@ -411,7 +412,7 @@ def test_fill_po_through_the_real_export_keeps_the_placeholder_rule(tiny_export,
             assert filled.tcomment.endswith(
                 "machine translation: model gru-keras translator/1 (translate_n_best)")
         elif filled.fuzzy:  # a later hypothesis passed: it is one of the model's
-            assert all(g in [po._dress(m, t) for t, _ in h]
+            assert all(g in [suggestions.dress(m, t) for t, _ in h]
                        for g, m, h in zip(got, msgids, hypotheses))
         else:
             assert str(filled) == str(source), "left exactly as it was"
@@ -434,9 +435,9 @@ def test_fill_po_with_memory_uses_an_exact_match(tiny_export, tmp_path):
     catalog.append(polib.POEntry(msgid=sources[0], msgstr=""))
     catalog.append(polib.POEntry(msgid="Printer", msgstr=""))
     catalog.save(str(tmp_path / "de.po"))
-    summary = po.fill_po(tmp_path / "de.po", tiny_export / "models" / "translator" / "1",
-                         tmp_path / "out.po", memory_corpus=tiny_export / "corpus",
-                         memory_threshold=1.0, signature="translate_greedy")
+    summary = fill.fill_po(tmp_path / "de.po", tiny_export / "models" / "translator" / "1",
+                           tmp_path / "out.po", memory_corpus=tiny_export / "corpus",
+                           memory_threshold=1.0, signature="translate_greedy")
     assert summary.from_memory == 1 and summary.memory_threshold == 1.0
     assert summary.model == "translator/1 (translate_greedy)"
     written = polib.pofile(str(tmp_path / "out.po"))
@@ -455,12 +456,12 @@ def test_in_place_is_atomic_and_keeps_the_file_mode(tiny_export, tmp_path, monke
 
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        po.fill_po(catalog, export_dir, catalog)
+        fill.fill_po(catalog, export_dir, catalog)
     monkeypatch.undo()
     assert catalog.read_bytes() == original, "a failed write leaves the catalog as it was"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["de.po"], "no temporary file left"
 
-    po.fill_po(catalog, export_dir, catalog)
+    fill.fill_po(catalog, export_dir, catalog)
     assert catalog.read_bytes() != original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["de.po"]
     assert catalog.stat().st_mode & 0o777 == 0o640
@@ -470,8 +471,8 @@ def test_catalog_from_tsv_writes_empty_translations(tmp_path):
     tsv = tmp_path / "test.tsv"
     tsv.write_text("Open\tÖffnen\nSave %s\t%s speichern\nOpen\tAuf\n"
                    'Say "hi" \\ bye\tSag "hallo"\nFourth\tVierte\n', encoding="utf-8")
-    count = po.catalog_from_tsv(tsv, tmp_path / "test.po", limit=3, references=True,
-                                language="de")
+    count = catalogs.catalog_from_tsv(tsv, tmp_path / "test.po", limit=3, references=True,
+                                      language="de")
     assert count == 3
     catalog = polib.pofile(str(tmp_path / "test.po"))
     assert [e.msgid for e in catalog] == ["Open", "Save %s", 'Say "hi" \\ bye'], \
@@ -483,13 +484,13 @@ def test_catalog_from_tsv_writes_empty_translations(tmp_path):
     assert "charset=UTF-8" in catalog.metadata["Content-Type"]
     msgfmt_check(tmp_path / "test.po")
 
-    assert po.catalog_from_tsv(tsv, tmp_path / "all.po") == 4
+    assert catalogs.catalog_from_tsv(tsv, tmp_path / "all.po") == 4
     assert all(e.comment == "" for e in polib.pofile(str(tmp_path / "all.po")))
     for limit in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="limit"):
-            po.catalog_from_tsv(tsv, tmp_path / "x.po", limit=limit)
+            catalogs.catalog_from_tsv(tsv, tmp_path / "x.po", limit=limit)
     with pytest.raises(FileNotFoundError):
-        po.catalog_from_tsv(tmp_path / "missing.tsv", tmp_path / "x.po")
+        catalogs.catalog_from_tsv(tmp_path / "missing.tsv", tmp_path / "x.po")
 
 
 def test_cli_errors_name_the_file_and_exit_2(tiny_export, tmp_path, capsys):

@@ -10,7 +10,8 @@ from pathlib import Path
 import polib
 import pytest
 
-from translate import checks, cli, po, toolkit
+from translate import checks, cli, exported, toolkit
+from translate.localize import catalogs, fill, splice, suggestions
 from translate.memory import TranslationMemory
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -88,13 +89,13 @@ def checker():
         yield checker
 
 
-def fill(tmp_path, checker, name="out.po"):
-    catalog = po.read_catalog(FIXTURE)
+def fill_fixture(tmp_path, checker, name="out.po"):
+    catalog = catalogs.read_catalog(FIXTURE)
     model = FakeNBest()
-    summary = po.fill_catalog(catalog, model_label="fake/1 (translate_n_best)",
-                              translate_n_best=model, checker=checker, accelerator="_")
+    summary = fill.fill_catalog(catalog, model_label="fake/1 (translate_n_best)",
+                                translate_n_best=model, checker=checker, accelerator="_")
     out = tmp_path / name
-    po.write_filled(FIXTURE, catalog, summary.filled_entries, out)
+    splice.write_filled(FIXTURE, catalog, summary.filled_entries, out)
     return summary, out, model
 
 
@@ -121,7 +122,7 @@ def msgfmt(path):
 
 
 def test_the_first_passing_hypothesis_is_written_and_the_rest_counted(tmp_path, checker):
-    summary, out, model = fill(tmp_path, checker)
+    summary, out, model = fill_fixture(tmp_path, checker)
     assert model.calls == [list(HYPOTHESES)], "each message once, accelerators removed"
     assert (summary.untranslated, summary.translated, summary.fuzzy) == (17, 1, 1)
     assert summary.filled == summary.from_model == 14 and summary.fallbacks == 9
@@ -150,19 +151,19 @@ def test_the_first_passing_hypothesis_is_written_and_the_rest_counted(tmp_path, 
 
 
 def test_pofilter_finds_no_critical_failure_that_our_checks_let_through(tmp_path, checker):
-    _, out, _ = fill(tmp_path, checker)
+    _, out, _ = fill_fixture(tmp_path, checker)
     assert pofilter(out, tmp_path) == {}
 
     # The same fill without the toolkit's checks: pofilter finds exactly the
     # broken first hypotheses that only the placeholder rule let through.
-    _, unchecked, _ = fill(tmp_path, None, "unchecked.po")
+    _, unchecked, _ = fill_fixture(tmp_path, None, "unchecked.po")
     assert pofilter(unchecked, tmp_path) == {
         msgid: [check] for msgid, check in CRITICAL_WITHOUT_CHECKS.items()}
 
 
 @pytest.mark.skipif(MSGFMT is None, reason="msgfmt (Debian's gettext package) is not installed")
 def test_msgfmt_check_format_passes_on_the_filled_catalog(tmp_path, checker):
-    _, out, _ = fill(tmp_path, checker)
+    _, out, _ = fill_fixture(tmp_path, checker)
     assert msgfmt(out) == (0, "")
     # It does see fuzzy entries: a broken one fails.
     broken = tmp_path / "broken.po"
@@ -178,8 +179,8 @@ def test_format_ok_false_rejects_a_hypothesis():
     catalog.append(polib.POEntry(msgid="Open", msgstr=""))
     catalog.append(polib.POEntry(msgid="Close", msgstr=""))
     answers = {"Open": [("Öffnen?", False), ("Öffnen", True)], "Close": [("Schließen", False)]}
-    summary = po.fill_catalog(catalog, model_label="fake/1",
-                              translate_n_best=lambda s: [answers[t] for t in s])
+    summary = fill.fill_catalog(catalog, model_label="fake/1",
+                                translate_n_best=lambda s: [answers[t] for t in s])
     assert catalog[0].msgstr == "Öffnen" and catalog[0].tcomment.endswith(
         "fake/1 (hypothesis 2 of 2)")
     assert catalog[1].msgstr == "" and summary.kept_format == 1 and summary.checks is None
@@ -192,8 +193,8 @@ def test_a_memory_match_that_fails_a_check_is_not_used(checker):
         catalog.append(polib.POEntry(msgid=msgid, msgstr=""))
     tm = TranslationMemory(["Click <b>here</b>", "Printer"], ["Klicken Sie hier", "Drucker"])
     model = FakeNBest({"Click <b>here</b>": ["Klicken Sie <b>hier</b>"]})
-    summary = po.fill_catalog(catalog, model_label="fake/1", translate_n_best=model,
-                              memory=tm, threshold=0.9, checker=checker)
+    summary = fill.fill_catalog(catalog, model_label="fake/1", translate_n_best=model,
+                                memory=tm, threshold=0.9, checker=checker)
     assert model.calls == [["Click <b>here</b>"]], "the rejected match goes to the model"
     assert (summary.from_memory, summary.memory_rejected, summary.from_model) == (1, 1, 1)
     assert catalog[0].msgstr == "Klicken Sie <b>hier</b>"
@@ -206,16 +207,16 @@ def test_the_n_best_function_must_return_lists_of_hypotheses():
     catalog = polib.POFile()
     catalog.append(polib.POEntry(msgid="Open", msgstr=""))
     with pytest.raises(TypeError, match="a list of hypotheses per message; got a string"):
-        po.fill_catalog(catalog, model_label="fake/1", translate_n_best=lambda s: ["Öffnen"])
+        fill.fill_catalog(catalog, model_label="fake/1", translate_n_best=lambda s: ["Öffnen"])
     with pytest.raises(ValueError, match="one of translate and translate_n_best"):
-        po.fill_catalog(catalog, model_label="fake/1")
+        fill.fill_catalog(catalog, model_label="fake/1")
 
 
 def test_dress_is_a_no_op_on_a_translation_with_the_source_s_whitespace():
     for source, translation in [("Usage:\n", "Aufruf:\n"), ("  Ready: ", "  Bereit: "),
                                 ("\n\tIndented\n", "\n\tEingerückt\n")]:
-        assert po._dress(source, translation) == translation
-        assert po._dress(source, translation.strip()) == translation
+        assert suggestions.dress(source, translation) == translation
+        assert suggestions.dress(source, translation.strip()) == translation
 
 
 def test_po_without_the_toolkit_stops_unless_told_to_skip_the_checks(tmp_path, monkeypatch,
@@ -261,7 +262,7 @@ def n_best_export(tmp_path_factory):
 
 
 def test_exported_model_reads_the_n_best_signature(n_best_export):
-    model = po.ExportedModel(n_best_export)
+    model = exported.ExportedModel(n_best_export)
     assert model.has_n_best and model.n_best_label == "stand/1 (translate_n_best)"
     sentences = ["<b>Öffnen</b>", "Ja", "a <i>b</i> c"]
     assert model.n_best(sentences, batch_size=2) == [
@@ -277,7 +278,7 @@ def test_fill_po_takes_the_exports_n_best_and_says_which(n_best_export, tmp_path
     for msgid in ("Click <b>here</b>", "Open"):
         catalog.append(polib.POEntry(msgid=msgid, msgstr=""))
     catalog.save(str(tmp_path / "de.po"))
-    summary = po.fill_po(tmp_path / "de.po", n_best_export, tmp_path / "out.po")
+    summary = fill.fill_po(tmp_path / "de.po", n_best_export, tmp_path / "out.po")
     assert summary.model == "stand/1 (translate_n_best)" and summary.fallbacks == 1
     written = polib.pofile(str(tmp_path / "out.po"))
     assert written[0].msgstr == "Click <b>here</b>"
@@ -285,8 +286,8 @@ def test_fill_po_takes_the_exports_n_best_and_says_which(n_best_export, tmp_path
                                    "(translate_n_best, hypothesis 2 of 2)")
     assert written[1].tcomment == "machine translation: model gru-keras stand/1 " \
                                   "(translate_n_best)"
-    unchecked = po.fill_po(tmp_path / "de.po", n_best_export, tmp_path / "unchecked.po",
-                           checks=False)
+    unchecked = fill.fill_po(tmp_path / "de.po", n_best_export, tmp_path / "unchecked.po",
+                             checks=False)
     assert (unchecked.checks, unchecked.fallbacks) == (None, 1), \
         "without the toolkit, the export's format_ok alone rejects the first"
 
@@ -305,8 +306,8 @@ def test_a_hypothesis_msgfmt_rejects_is_not_written():
             "Der Korb enthält %(count)d Artikel aus %(range)s"],
         'Delete "%(line)s" first': ["»%« zuerst »%(line)s« löschen"],  # a lone % in a format
         "50% off": ["50% Rabatt"]}  # no format flag: a % is text
-    summary = po.fill_catalog(catalog, model_label="fake/1",
-                              translate_n_best=lambda s: [hypotheses[m] for m in s])
+    summary = fill.fill_catalog(catalog, model_label="fake/1",
+                                translate_n_best=lambda s: [hypotheses[m] for m in s])
     written = {e.msgid: e.msgstr for e in catalog}
     assert written["Basket includes %(count)d items from %(range)s"] == (
         "Der Korb enthält %(count)d Artikel aus %(range)s")

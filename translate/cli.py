@@ -553,19 +553,19 @@ def _add_po(commands):
 
 
 def _run_po(args):
-    from translate import po
+    from translate.localize import catalogs, fill
 
     from collections import Counter
 
     glossary = None
     if args.glossary:  # a TBX's target language set: the catalog's language
-        glossary = _glossary(args, po.read_catalog(args.catalog).metadata.get("Language")
+        glossary = _glossary(args, catalogs.read_catalog(args.catalog).metadata.get("Language")
                              or None)
-    summary = po.fill_po(args.catalog, args.model, args.catalog if args.in_place else args.out,
-                         memory_corpus=args.memory, memory_threshold=args.memory_threshold,
-                         batch_size=args.batch_size, signature=args.signature,
-                         progress=_progress, checks=args.checks, accelerator=args.accelerator,
-                         glossary=glossary)
+    summary = fill.fill_po(args.catalog, args.model, args.catalog if args.in_place else args.out,
+                           memory_corpus=args.memory, memory_threshold=args.memory_threshold,
+                           batch_size=args.batch_size, signature=args.signature,
+                           progress=_progress, checks=args.checks, accelerator=args.accelerator,
+                           glossary=glossary)
     print(f"{summary.out}: filled {summary.filled} of {summary.untranslated} untranslated "
           f"messages as fuzzy ({summary.from_memory} from the memory, {summary.from_model} "
           f"by the model {summary.model}, {summary.plurals} of them plural, "
@@ -706,7 +706,7 @@ def _run_serve(args):
                                   timeout=args.timeout)
         label = f"TF Serving {backend.target}, model {args.name!r} ({args.signature})"
     else:
-        from translate.po import ExportedModel
+        from translate.exported import ExportedModel
 
         backend = ExportedModel(args.model, args.signature)
         label = f"{backend.path} ({args.signature})"

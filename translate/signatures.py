@@ -1,7 +1,7 @@
 """The interface of an exported translator: signature names, input and output
 keys, and the directory layout of its versions.
 
-Written by `translate.export` and used by `translate.serving`, `translate.po`,
+Written by `translate.export` and used by `translate.serving`, `translate.localize`,
 `translate.endpoint` and anything else that talks to or loads an exported
 model, defined once here. Imports no TensorFlow, so a client that only talks to the server loads
 none to know them.

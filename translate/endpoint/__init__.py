@@ -3,7 +3,7 @@
 Localisation platforms (Weblate's LibreTranslate machinery, small clients
 such as `libretranslatepy`) speak LibreTranslate's API: `GET /languages`
 and `POST /translate`. `translate serve` answers it with an export of
-`translate export`, loaded in process (`translate.po.ExportedModel`) or
+`translate export`, loaded in process (`translate.exported.ExportedModel`) or
 served by TF Serving (`translate.serving`'s clients):
 
 - `app`: the routes, request checks and errors (`create_app`);
@@ -17,7 +17,7 @@ served by TF Serving (`translate.serving`'s clients):
 from translate.endpoint import server
 from translate.endpoint.app import create_app
 from translate.endpoint.languages import LanguagePair
-from translate.po import ExportedModel
+from translate.exported import ExportedModel
 
 app = create_app(ExportedModel("runs/export/translator"), LanguagePair("en", "de"))
 server.run(app, server.bind("127.0.0.1", 5000))

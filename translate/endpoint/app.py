@@ -266,7 +266,7 @@ def create_app(backend, pair, *, api_keys=(), limits=None, memory=None,
             for `alternatives`, `n_best(sentences) -> lists of
             translations` (best first) raising
             `translate.signatures.SignatureNotFound` where the model has
-            none; e.g. a `translate.po.ExportedModel` or a
+            none; e.g. a `translate.exported.ExportedModel` or a
             `translate.serving` client. Called from the batchers' threads;
             its `close()`, if any, is called when the app shuts down.
         pair: the `translate.endpoint.languages.LanguagePair` it translates.
@@ -279,7 +279,7 @@ def create_app(backend, pair, *, api_keys=(), limits=None, memory=None,
             needed with `memory`.
         glossary: a `translate.glossary.Glossary` every answer follows, or
             None: the backend's `translate` and `n_best` are called with
-            `glossary=` (`translate.po.ExportedModel`'s and the serving
+            `glossary=` (`translate.exported.ExportedModel`'s and the serving
             clients' take it), and a memory match lacking a term is not used.
 
     Returns:

@@ -1,0 +1,160 @@
+"""An exported translator loaded in process, as TF Serving runs it: text in, text out.
+
+`translate po` and `translate serve` call an export of `translate export`
+this way when no TF Serving runs (`translate.serving` is the client of one
+that does): `import tensorflow_text` (its SentencePiece ops),
+`tf.saved_model.load` and one of its signatures (`serving_default`, beam
+search; `translate_n_best`, the same search's n best hypotheses;
+`translate_greedy`; and, for a masking model, the glossary signatures).
+Nothing of the training run is needed.
+"""
+
+from translate import batching
+from translate.signatures import (
+    GLOSSARY_INPUT_KEYS, GLOSSARY_SIGNATURE, INPUT_KEY, N_BEST_GLOSSARY_SIGNATURE,
+    N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE, OUTPUT_KEYS, SERVING_SIGNATURE, resolve_export)
+
+
+class ExportedModel:
+    """An exported translator, loaded as TF Serving loads it: text in, text out.
+
+    Args:
+        export_dir: a version or model directory (see `resolve_export`).
+        signature: the signature `translate` calls: "serving_default" (beam
+            search) or "translate_greedy" (greedy search).
+
+    Attributes:
+        path: the version directory loaded.
+        signature: the signature's name.
+        name: `<model name>/<version>`, e.g. "translator/3".
+        label: `<name> (<signature>)`, e.g. "translator/3 (serving_default)",
+            as written in the comments.
+        has_n_best: whether the export has the `translate_n_best` signature.
+        n_best_label: the label of what `n_best` calls.
+        has_glossary: whether the export has the glossary signatures (a
+            masking model's export, made since they exist).
+        signatures: the names of all the SavedModel's signatures.
+
+    Raises:
+        FileNotFoundError: no export there (see `resolve_export`).
+        ValueError: the SavedModel has no such signature (those it has are
+            named).
+    """
+
+    def __init__(self, export_dir, signature=SERVING_SIGNATURE):
+        import tensorflow as tf
+        import tensorflow_text  # noqa: F401 (registers the SentencePiece ops of the graph)
+
+        self.path = resolve_export(export_dir)
+        self.signature = signature
+        self.name = f"{self.path.parent.name}/{self.path.name}"
+        self.label = f"{self.name} ({signature})"
+        self._tf = tf
+        self._loaded = tf.saved_model.load(str(self.path))
+        if signature not in self._loaded.signatures:
+            raise ValueError(f"{self.path} has no signature {signature!r}; it has "
+                             f"{sorted(self._loaded.signatures)}.")
+        self._function = self._loaded.signatures[signature]
+        self.signatures = sorted(self._loaded.signatures)
+        self.has_n_best = N_BEST_SIGNATURE in self._loaded.signatures
+        self.n_best_label = (f"{self.name} ({N_BEST_SIGNATURE})" if self.has_n_best
+                             else self.label)
+        self.has_glossary = N_BEST_GLOSSARY_SIGNATURE in self._loaded.signatures
+
+    def glossary_label(self, n_best=True):
+        """The label of what a call with a glossary runs."""
+        if not self.has_glossary:
+            return self.n_best_label if n_best else self.label
+        return f"{self.name} ({N_BEST_GLOSSARY_SIGNATURE if n_best else GLOSSARY_SIGNATURE})"
+
+    def _glossary_inputs(self, glossary):
+        """The glossary signatures' extra inputs for a `Glossary`."""
+        tf = self._tf
+        return dict(zip(GLOSSARY_INPUT_KEYS, (tf.constant(glossary.sources, tf.string),
+                                              tf.constant(glossary.targets, tf.string))))
+
+    def _by_length(self, function, outputs, sentences, batch_size, progress, extra=None):
+        """`function`'s `outputs` (decoded) for `sentences`, batched by length."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+
+        def run(batch):
+            found = function(**{INPUT_KEY: self._tf.constant(batch, self._tf.string)},
+                             **(extra or {}))
+            return list(zip(*(found[key].numpy().tolist() for key in outputs)))
+        return batching.by_length(run, sentences, batch_size, progress)
+
+    def translate(self, sentences, batch_size=64, progress=None, glossary=None):
+        """Translations of `sentences`, in order.
+
+        Sentences go to the signature in batches of similar length (less
+        padding for the search).
+
+        Args:
+            sentences: a list of strings.
+            batch_size: sentences per call of the signature.
+            progress: optional wrapper of the batch iterator (a progress bar).
+            glossary: a `translate.glossary.Glossary`, or None: with one (and
+                beam search asked for), the export's `translate_glossary`
+                signature, when it has one.
+
+        Returns:
+            A list of strings, one per sentence.
+
+        Raises:
+            ValueError: `batch_size` is below 1.
+        """
+        function, extra = self._function, None
+        if glossary and self.has_glossary and self.signature == SERVING_SIGNATURE:
+            function = self._loaded.signatures[GLOSSARY_SIGNATURE]
+            extra = self._glossary_inputs(glossary)
+        found = self._by_length(function, OUTPUT_KEYS[:1], sentences, batch_size, progress,
+                                extra)
+        return [text.decode("utf-8") for (text,) in found]
+
+    def n_best(self, sentences, batch_size=64, progress=None, with_format=False,
+               glossary=None):
+        """The hypotheses of each sentence, best first.
+
+        From the `translate_n_best` signature; an export without it (one
+        written before it existed) gives one hypothesis per sentence, from
+        `signature`.
+
+        Args:
+            sentences, batch_size, progress: as `translate`.
+            with_format: also return each hypothesis's `format_ok`.
+            glossary: a `translate.glossary.Glossary` whose terms the export
+                masks (`translate_n_best_glossary`), or None. An export
+                without the glossary signatures ignores it (the caller's
+                glossary check still prefers hypotheses with the terms).
+
+        Returns:
+            One list per sentence: strings, or with `with_format` `(text,
+            format_ok)` pairs (`format_ok` None without the n-best
+            signature, which alone reports it).
+
+        Raises:
+            ValueError: `batch_size` is below 1.
+        """
+        if not self.has_n_best:
+            return [[(text, None) if with_format else text]
+                    for text in self.translate(sentences, batch_size, progress)]
+        extra = None
+        if glossary and self.has_glossary:
+            function = self._loaded.signatures[N_BEST_GLOSSARY_SIGNATURE]
+            extra = self._glossary_inputs(glossary)
+        else:
+            function = self._loaded.signatures[N_BEST_SIGNATURE]
+        # An n-best signature without `format_ok` (one not made by `translate
+        # export`) reports no format: None, as without the signature.
+        keys = [key for key in (N_BEST_OUTPUT_KEYS[0], N_BEST_OUTPUT_KEYS[2])
+                if key in function.structured_outputs]
+        found = self._by_length(function, keys, sentences, batch_size, progress, extra)
+        rows = []
+        for texts, *format_ok in found:
+            flags = format_ok[0] if format_ok else [None] * len(texts)
+            rows.append([(t.decode("utf-8"), None if ok is None else bool(ok)) if with_format
+                         else t.decode("utf-8") for t, ok in zip(texts, flags)])
+        return rows
+
+

@@ -1,0 +1,279 @@
+"""Filling a catalog's untranslated entries: memories first, then the model's hypotheses.
+
+The rules are the package's (`translate.localize`); this module applies
+them: `fill_catalog` to a parsed catalog with any translation function,
+`fill_po` to a .po file with an exported model.
+"""
+
+import math
+
+from translate import accelerators, assist
+from translate.checks import Checker
+from translate.corpus import normalize
+from translate.exported import ExportedModel
+from translate.localize.catalogs import entry_state, nplurals, plural_sources, read_catalog
+from translate.localize.splice import write_filled
+from translate.localize.suggestions import Form, dress, hypothesis_lists, judge
+from translate.localize.summary import FillSummary, count_kept, count_terms
+from translate.memory import TranslationMemory, usable
+from translate.signatures import SERVING_SIGNATURE
+
+MODEL_NAME = "gru-keras"
+"""How the model names itself in the translator comments."""
+
+COMMENT_PREFIX = "machine translation:"
+
+def _mark(entry, comment):
+    """Flags a filled entry fuzzy and records where its draft came from."""
+    entry.fuzzy = True
+    entry.tcomment = f"{entry.tcomment}\n{comment}" if entry.tcomment else comment
+
+
+def _model_comment(model_label, forms):
+    """The origin comment of a model translation: which hypotheses were taken."""
+    comment = f"{COMMENT_PREFIX} model {MODEL_NAME} {model_label}"
+    picks = [f.pick for f in forms]
+    if any(picks):
+        of = max(len(f.candidates) for f in forms)
+        note = (f"hypothesis {picks[0] + 1} of {of}" if len(picks) == 1 else
+                "hypotheses " + ", ".join(str(p + 1) for p in picks) + f" of {of}")
+        comment = (f"{comment[:-1]}, {note})" if comment.endswith(")")
+                   else f"{comment} ({note})")
+    return comment + _missed_note(forms)
+
+
+def _missed_note(forms):
+    """`; glossary term missed: page -> Seite` for the terms the picks lack, or ""."""
+    missed = []
+    for form in forms:
+        missed += [entry for entry in form.missed_terms if entry not in missed]
+    if not missed:
+        return ""
+    terms = ", ".join(f"{entry.source} -> {entry.target}" for entry in missed)
+    return f"; glossary term{'s' if len(missed) > 1 else ''} missed: {terms}"
+
+
+def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None, memory=None,
+                 threshold=None, checker=None, accelerator=None, glossary=None):
+    """Fills the untranslated messages of a parsed catalog, in place.
+
+    The rules (checks, hypotheses, fuzzy flag, comments, whitespace,
+    accelerators, plurals) are the module docstring's.
+
+    Args:
+        catalog: a `polib.POFile`; its untranslated entries are changed.
+        translate: `f(sentences) -> translations`, a list of strings in, a
+            list of as many strings out (e.g. `ExportedModel.translate`, or
+            a TF Serving client's `translate`): one hypothesis per message.
+            Give this or `translate_n_best`.
+        model_label: how the comment names the model, e.g.
+            "translator/3 (translate_n_best)".
+        translate_n_best: `f(sentences) -> hypotheses`: for each sentence, a
+            list of its hypotheses, best first, each a string or a `(text,
+            format_ok)` pair (e.g. `ExportedModel.n_best` with
+            `with_format`). Whichever is given is called once, with each
+            distinct message left to it (as written, its accelerator
+            removed), or not at all when none is left.
+        memory: a `translate.memory.TranslationMemory`, or None.
+        threshold: the similarity from which a memory match is used; needed
+            with `memory`.
+        checker: a `translate.checks.Checker` whose checks every suggestion
+            must pass too, or None for this module's own rules alone.
+        accelerator: the catalog's accelerator marker ("_", "&", "~"), or
+            None.
+        glossary: a `translate.glossary.Glossary`, or None. A memory match
+            that lacks a term of its message is not used; of the model's
+            hypotheses, the first that passes and has every term is taken,
+            else the first that passes, and its comment names the terms it
+            lacks. (Give `translate_n_best` the glossary too, e.g. the
+            export's glossary signature, so that its hypotheses use it.)
+
+    Returns:
+        A `FillSummary`.
+
+    Raises:
+        ValueError: neither or both of `translate` and `translate_n_best`;
+            `memory` without a `threshold`; an unknown accelerator marker;
+            or the function returned a different number of results than it
+            was given messages.
+        TypeError: `translate_n_best` returned a string for a message.
+        translate.toolkit.ToolkitMissing, translate.checks.CheckerError:
+            from `checker`.
+    """
+    if (translate is None) == (translate_n_best is None):
+        raise ValueError("give one of translate and translate_n_best.")
+    if memory is not None and threshold is None:
+        raise ValueError("a translation memory needs a similarity threshold.")
+    accelerators.check_marker(accelerator)
+    if translate is not None:
+        def translate_n_best(sentences):
+            return [[text] for text in translate(sentences)]
+    summary = FillSummary(memory_threshold=None if memory is None else float(threshold),
+                          checks=None if checker is None else list(checker.checks))
+    forms = nplurals(catalog)
+    encoding = catalog.encoding or "utf-8"
+
+    todo = []
+    for entry in catalog:
+        if entry.obsolete or entry.msgid == "":
+            continue
+        summary.entries += 1
+        state = entry_state(entry)
+        if state == "partial":
+            summary.partial_plurals += 1
+        elif state != "untranslated":
+            setattr(summary, state, getattr(summary, state) + 1)
+        else:
+            summary.untranslated += 1
+            todo.append(entry)
+
+    # The memory first: what it fills, the model need not translate.
+    singular = [e for e in todo if not e.msgid_plural]
+    matches = (memory.lookup([normalize(e.msgid) for e in singular])
+               if memory is not None else [])
+    offered = [(e, m, Form(e.msgid, [(dress(e.msgid, m.target), None)],
+                            flags=tuple(e.flags)))
+               for e, m in zip(singular, matches) if usable(e.msgid, m, threshold)]
+    judge([form for _, _, form in offered], encoding, checker, glossary, accelerator)
+    from_memory = {}
+    for entry, match, form in offered:
+        if form.pick is None:
+            summary.memory_rejected += 1
+        elif form.missed_terms:
+            summary.memory_glossary_rejected += 1
+        else:
+            from_memory[id(entry)] = match, form
+
+    # Then the model, each distinct message (its accelerator removed) once.
+    def sources(entry):
+        return plural_sources(entry, forms) if entry.msgid_plural else [entry.msgid]
+
+    hypotheses = {}  # message given to the model -> its hypotheses, first-seen order
+    for entry in todo:
+        if id(entry) not in from_memory:
+            for text in sources(entry):
+                hypotheses.setdefault(accelerators.remove(text, accelerator)[0], [])
+    queries = [text for text in hypotheses if text.strip()]
+    if queries:
+        hypotheses.update(zip(queries, hypothesis_lists(translate_n_best(queries),
+                                                         len(queries))))
+    by_entry = {}
+    for entry in todo:
+        if id(entry) not in from_memory:
+            by_entry[id(entry)] = [
+                Form(s, [(dress(s, accelerators.restore(text, key)), ok)
+                          for text, ok in hypotheses[plain]], flags=tuple(entry.flags))
+                for s in sources(entry) for plain, key in [accelerators.remove(s, accelerator)]]
+    judge([f for entry_forms in by_entry.values() for f in entry_forms], encoding, checker,
+           glossary, accelerator)
+
+    for entry in todo:
+        if id(entry) in from_memory:
+            match, form = from_memory[id(entry)]
+            # Rounded down (the 1e-9 absorbs float error, 0.29 * 100 < 29): "1.00"
+            # only for an exact match.
+            similarity = (1.0 if match.similarity >= 1.0 else
+                          min(math.floor(match.similarity * 100 + 1e-9), 99) / 100)
+            entry_forms = [form]
+            comment = f"{COMMENT_PREFIX} memory, similarity {similarity:.2f}"
+        else:
+            entry_forms = by_entry[id(entry)]
+            if any(f.pick is None for f in entry_forms):
+                count_kept(summary, entry, entry_forms)
+                continue
+            comment = _model_comment(model_label, entry_forms)
+            summary.fallbacks += any(f.pick for f in entry_forms)
+        texts = [f.candidates[f.pick][0] for f in entry_forms]
+        if entry.msgid_plural:
+            entry.msgstr_plural = dict(enumerate(texts))
+            summary.plurals += 1
+        else:
+            entry.msgstr = texts[0]
+        _mark(entry, comment)
+        if glossary is not None:
+            count_terms(summary, glossary, entry, entry_forms, accelerator)
+        summary.filled_entries.append(entry)
+        if id(entry) in from_memory:
+            summary.from_memory += 1
+        else:
+            summary.from_model += 1
+    return summary
+
+
+def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_threshold=None,
+            batch_size=64, signature=SERVING_SIGNATURE, progress=None, checks=True,
+            accelerator=None, glossary=None):
+    """Fills a .po catalog through an exported model; writes the result.
+
+    Args:
+        catalog_path: the .po file to fill.
+        export_dir: the exported model (see `resolve_export`).
+        out: the .po file to write; `catalog_path` itself to fill it in
+            place (written atomically either way).
+        memory_corpus: a corpus directory whose `train.tsv` is the
+            translation memory, or None.
+        memory_threshold: the similarity from which the memory is used; None
+            chooses it on `memory_corpus`'s dev split with this model
+            (`translate.assist.dev_threshold`), which translates that split.
+        batch_size: sentences per call of the signature.
+        signature: "serving_default" (beam search: the export's n best
+            hypotheses, `translate_n_best`, where it has them) or
+            "translate_greedy" (one hypothesis).
+        progress: optional wrapper of the model's batch iterator.
+        checks: run Translate Toolkit's checks (`translate.checks`) for the
+            catalog's `Language`; False for this module's own rules alone.
+        accelerator: the catalog's accelerator marker ("_", "&", "~"), or
+            None when its convention is not known.
+        glossary: a `translate.glossary.Glossary` the suggestions follow
+            (the export's glossary signatures mask its terms; see
+            `fill_catalog`), or None.
+
+    Returns:
+        A `FillSummary` (with `catalog`, `out` and `model` set).
+
+    Raises:
+        FileNotFoundError: no such catalog, no export, or no memory corpus.
+        translate.corpus.CorpusError: the catalog cannot be read or parsed,
+            or the memory corpus is malformed.
+        ValueError: a bad signature, batch size, threshold or accelerator
+            marker, or a threshold without a memory corpus.
+        translate.toolkit.ToolkitMissing: `checks` without Translate Toolkit
+            installed (found before the model is loaded).
+        translate.checks.CheckerError: the toolkit's process failed.
+        RuntimeError: see `write_filled`.
+    """
+    # Argument errors first, before minutes of loading and translating.
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    if memory_threshold is not None and memory_corpus is None:
+        raise ValueError("a memory threshold was given without a memory corpus.")
+    accelerators.check_marker(accelerator)
+    catalog = read_catalog(catalog_path)
+    with Checker(catalog.metadata.get("Language") or None, accelerator) as checker:
+        if checks:
+            checker.start()  # a missing toolkit is reported before the model loads
+        model = ExportedModel(export_dir, signature)
+        tm = threshold = None
+        if memory_corpus is not None:
+            tm = TranslationMemory.from_corpus(memory_corpus)
+            threshold = (memory_threshold if memory_threshold is not None
+                         else assist.dev_threshold(model, memory_corpus, tm=tm))
+        n_best = signature == SERVING_SIGNATURE
+        label = model.n_best_label if n_best else model.label
+        if glossary:
+            label = model.glossary_label(n_best)
+
+        def translate_n_best(sentences):
+            if n_best:
+                return model.n_best(sentences, batch_size, progress=progress, with_format=True,
+                                    glossary=glossary)
+            return [[text] for text in model.translate(sentences, batch_size, progress=progress,
+                                                       glossary=glossary)]
+
+        summary = fill_catalog(catalog, model_label=label, translate_n_best=translate_n_best,
+                               memory=tm, threshold=threshold,
+                               checker=checker if checks else None, accelerator=accelerator,
+                               glossary=glossary)
+    write_filled(catalog_path, catalog, summary.filled_entries, out)
+    summary.catalog, summary.out, summary.model = str(catalog_path), str(out), label
+    return summary
