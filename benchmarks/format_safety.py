@@ -295,7 +295,8 @@ def msgfmt_check(po_path):
 
 
 _FILLED = re.compile(r"filled (\d+) of (\d+) untranslated messages as fuzzy "
-                     r"\((\d+) from the memory, (\d+) by the model")
+                     r"\((\d+) from the catalog memory, (\d+) from the corpus memory, "
+                     r"(\d+) by the model")
 _THRESHOLD = re.compile(r"memory threshold: ([0-9.]+)")
 _KEPT = re.compile(r"kept untranslated: (.*?)(?:; untouched:|$)", re.MULTILINE)
 _KEPT_ITEM = re.compile(r"(\d+) (.*?)(?=, \d|$)")
@@ -308,15 +309,16 @@ def parse_po_summary(stdout):
         stdout: the command's standard output.
 
     Returns:
-        A dict: `filled`, `untranslated`, `from_memory`, `from_model`
-        (ints, or None if not printed), `memory_threshold` (float or None),
+        A dict: `filled`, `untranslated`, `from_catalog`, `from_memory`,
+        `from_model` (ints, or None if not printed), `memory_threshold` (float or None),
         `kept` (`{reason as printed: count}`) and `lines` (the output's
         lines, kept as printed).
     """
-    summary = {"filled": None, "untranslated": None, "from_memory": None, "from_model": None,
-               "memory_threshold": None, "kept": {}, "lines": stdout.splitlines()}
+    names = ("filled", "untranslated", "from_catalog", "from_memory", "from_model")
+    summary = {**dict.fromkeys(names), "memory_threshold": None, "kept": {},
+               "lines": stdout.splitlines()}
     if match := _FILLED.search(stdout):
-        for name, value in zip(("filled", "untranslated", "from_memory", "from_model"),
+        for name, value in zip(names,
                                match.groups()):
             summary[name] = int(value)
     if match := _THRESHOLD.search(stdout):

@@ -1,14 +1,17 @@
 """Shared fixtures: quiet TensorFlow, a seeded generator, Keras/ours pairs."""
 
 import os
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The suite's own user cache (translate.cache), also for the commands it runs:
+# a test never reads or writes the user's.
+os.environ["TRANSLATE_CACHE_DIR"] = tempfile.mkdtemp(prefix="translate-cache-")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 exported model (and the translation memory), everything else kept."""
 
 import difflib
+import json
 import os
 import re
 import shutil
@@ -507,8 +508,10 @@ def test_cli_errors_name_the_file_and_exit_2(tiny_export, tmp_path, capsys):
          "exported model"),
         (["po", str(good), "--model", export_dir, "--in-place", "--signature",
           "serving_default", "--batch-size", "0"], "batch_size must be at least 1"),
-        (["po", str(good), "--model", export_dir, "--in-place", "--memory-threshold", "0.5"],
-         "a memory threshold was given without a memory corpus"),
+        (["po", str(good), "--model", export_dir, "--in-place", "--memory-threshold", "0.5",
+          "--no-catalog-memory"], "a memory threshold was given without a memory"),
+        (["po", str(good), "--model", export_dir, "--in-place", "--memory-po", str(bad)],
+         "bad.po:5: not a valid .po catalog"),
     ]
     for argv, message in cases:
         assert cli.main(argv) == 2
@@ -521,20 +524,33 @@ def test_cli_errors_name_the_file_and_exit_2(tiny_export, tmp_path, capsys):
     assert "one of the arguments --out --in-place is required" in capsys.readouterr().err
 
 
-def test_cli_fills_with_memory_and_a_dev_chosen_threshold(tiny_export, tmp_path):
+def test_cli_fills_with_memory_and_a_dev_chosen_threshold_chosen_once(tiny_export, tmp_path):
     sources, targets = read_tsv_pairs(tiny_export / "corpus" / "train.tsv")
     catalog = rich_catalog()
     catalog.append(polib.POEntry(msgid=sources[1], msgstr=""))
     catalog.save(str(tmp_path / "de.po"))
-    result = subprocess.run(
-        [sys.executable, "-m", "translate", "po", str(tmp_path / "de.po"), "--model",
-         str(tiny_export / "models" / "translator"), "--memory", str(tiny_export / "corpus"),
-         "--out", str(tmp_path / "out.po"), "--batch-size", "4"],
-        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert re.search(r"untranslated messages as fuzzy \([1-9][0-9]* from the memory",
-                     result.stdout), result.stdout
-    assert "memory threshold: " in result.stdout and "kept untranslated: " in result.stdout
+    cache = tmp_path / "cache"
+
+    def fill(out):
+        result = subprocess.run(
+            [sys.executable, "-m", "translate", "po", str(tmp_path / "de.po"), "--model",
+             str(tiny_export / "models" / "translator"), "--memory",
+             str(tiny_export / "corpus"), "--out", str(out), "--batch-size", "4"],
+            cwd=ROOT, env=dict(ENV, TRANSLATE_CACHE_DIR=str(cache)), capture_output=True,
+            text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    first = fill(tmp_path / "out.po")
+    assert re.search(r"untranslated messages as fuzzy \([0-9]+ from the catalog memory, "
+                     r"[1-9][0-9]* from the corpus memory", first), first
+    assert "(chosen on the memory's dev split)" in first and "kept untranslated: " in first
+    # The threshold is chosen once per export and memory corpus, then read back.
+    assert len(json.loads((cache / "memory_thresholds.json").read_text())) == 1
+    second = fill(tmp_path / "again.po")
+    threshold = re.search(r"memory threshold: ([0-9.]+)", first).group(1)
+    assert f"memory threshold: {threshold} (cached)" in second, second
+    assert (tmp_path / "again.po").read_bytes() == (tmp_path / "out.po").read_bytes()
     written = polib.pofile(str(tmp_path / "out.po"))
     matched = entry(written, sources[1])
     assert matched.msgstr == targets[1]

@@ -9,8 +9,8 @@ from the message's is never used as it is (`translate.memory.usable`).
 import json
 from pathlib import Path
 
-from translate import evaluation, memory
-from translate.corpus import normalize
+from translate import cache, evaluation, memory
+from translate.corpus import normalize, sha256_file
 
 
 def dev_threshold(translator, memory_corpus, run_dir=None, tm=None):
@@ -44,6 +44,40 @@ def dev_threshold(translator, memory_corpus, run_dir=None, tm=None):
         cached[str(memory_corpus)] = threshold
         cache.write_text(json.dumps(cached, indent=1))
     return threshold
+
+
+def cached_threshold(translator, memory_corpus, model_fingerprint, tm=None):
+    """`dev_threshold` for a model that has no run directory (an export).
+
+    Cached in the user cache (`translate.cache`, "memory_thresholds") under a
+    fingerprint of the model and of the memory corpus's train and dev
+    splits, so that only the first call with this model and memory pays for
+    the dev translation, and a retrained model or a changed corpus never
+    gets a stale threshold.
+
+    Args:
+        translator: anything with `translate(sentences)` (an exported model).
+        memory_corpus: the corpus directory of the memory.
+        model_fingerprint: a string that changes whenever the model does
+            (`translate.exported.ExportedModel.fingerprint`).
+        tm: the memory of `memory_corpus`, if the caller has it.
+
+    Returns:
+        `(threshold, cached)`: the threshold, and whether it came from the
+        cache.
+
+    Raises:
+        FileNotFoundError: the corpus has no train.tsv or dev.tsv.
+    """
+    memory_corpus = Path(memory_corpus)
+    key = cache.fingerprint(model_fingerprint, *(
+        sha256_file(memory_corpus / name) for name in ("train.tsv", "dev.tsv")))
+    found = cache.lookup("memory_thresholds", key)
+    if isinstance(found, (int, float)) and not isinstance(found, bool):
+        return float(found), True
+    threshold = dev_threshold(translator, memory_corpus, tm=tm)
+    cache.store("memory_thresholds", key, threshold)
+    return threshold, False
 
 
 def translate_with_memory(translator, sources, tm, threshold, batch_size=64,

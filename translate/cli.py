@@ -537,6 +537,13 @@ def _add_po(commands):
     target.add_argument("--out", metavar="OUT.po", help="the filled catalog to write")
     target.add_argument("--in-place", action="store_true", help="overwrite CATALOG")
     _add_memory_arguments(p)
+    p.add_argument("--memory-po", action="append", default=[], metavar="OTHER.po",
+                   help="another catalog of the project (another domain, the previous "
+                        "release) whose translated entries join the catalog memory; "
+                        "repeatable")
+    p.add_argument("--no-catalog-memory", dest="catalog_memory", action="store_false",
+                   help="do not offer the catalog's own translated entries (exact matches, "
+                        "near matches repaired, similar messages) ahead of the model")
     p.add_argument("--batch-size", type=int, default=64, metavar="N",
                    help="sentences per model call (default: %(default)s)")
     _add_signature_argument(p)
@@ -563,16 +570,24 @@ def _run_po(args):
                              or None)
     summary = fill.fill_po(args.catalog, args.model, args.catalog if args.in_place else args.out,
                            memory_corpus=args.memory, memory_threshold=args.memory_threshold,
+                           memory_catalogs=args.memory_po, catalog_memory=args.catalog_memory,
                            batch_size=args.batch_size, signature=args.signature,
                            progress=_progress, checks=args.checks, accelerator=args.accelerator,
                            glossary=glossary)
     print(f"{summary.out}: filled {summary.filled} of {summary.untranslated} untranslated "
-          f"messages as fuzzy ({summary.from_memory} from the memory, {summary.from_model} "
+          f"messages as fuzzy ({summary.from_catalog} from the catalog memory, "
+          f"{summary.from_memory} from the corpus memory, {summary.from_model} "
           f"by the model {summary.model}, {summary.plurals} of them plural, "
           f"{summary.fallbacks} with a hypothesis after the first)")
+    if summary.catalog_memory is not None:
+        print(f"catalog memory ({summary.catalog_memory} translated entries): "
+              f"{summary.catalog_exact} exact, {summary.catalog_near} near (repaired), "
+              f"{summary.catalog_fuzzy} similar; {summary.catalog_rejected} offers failed a check")
     if summary.memory_threshold is not None:
-        print(f"memory threshold: {summary.memory_threshold:.2f}; "
-              f"{summary.memory_rejected} usable matches failed a check")
+        origin = {True: " (cached)", False: " (chosen on the memory's dev split)"}.get(
+            summary.threshold_cached, "")
+        print(f"memory threshold: {summary.memory_threshold:.2f}{origin}; "
+              f"{summary.memory_rejected} usable corpus matches failed a check")
     # Each kept message once, under the worst problem of its best suggestion.
     print(f"kept untranslated: {summary.kept_placeholders} lost or altered a placeholder, "
           f"{summary.kept_format} flagged by the export (format_ok), {summary.kept_msgfmt} "

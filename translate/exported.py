@@ -61,6 +61,20 @@ class ExportedModel:
                              else self.label)
         self.has_glossary = N_BEST_GLOSSARY_SIGNATURE in self._loaded.signatures
 
+    @property
+    def fingerprint(self):
+        """A string that changes whenever the export's graph or weights do.
+
+        TensorFlow's own SavedModel fingerprint (`fingerprint.pb`: hashes of
+        the graph, the signatures, the object graph and the checkpoint),
+        with the version directory's path for an export written without one.
+        """
+        tf = self._tf
+        try:
+            return tf.saved_model.experimental.read_fingerprint(str(self.path)).singleprint()
+        except (ValueError, FileNotFoundError, tf.errors.NotFoundError):
+            return f"{self.path.resolve()}@{(self.path / 'saved_model.pb').stat().st_mtime_ns}"
+
     def glossary_label(self, n_best=True):
         """The label of what a call with a glossary runs."""
         if not self.has_glossary:

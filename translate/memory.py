@@ -236,6 +236,15 @@ class TranslationMemory:
         return matches
 
 
+def floor_similarity(similarity):
+    """A similarity rounded down to two decimals, as comments show it.
+
+    Down, so that "1.00" is only ever an exact match (the 1e-9 absorbs float
+    error: 0.29 * 100 is below 29).
+    """
+    return 1.0 if similarity >= 1.0 else min(math.floor(similarity * 100 + 1e-9), 99) / 100
+
+
 def usable(query, match, threshold):
     """Tells whether a memory match may be used as the translation of `query`.
 

@@ -5,17 +5,18 @@ them: `fill_catalog` to a parsed catalog with any translation function,
 `fill_po` to a .po file with an exported model.
 """
 
-import math
+from pathlib import Path
 
 from translate import accelerators, assist
 from translate.checks import Checker
 from translate.corpus import normalize
 from translate.exported import ExportedModel
+from translate.localize.catalog_memory import CatalogMemory
 from translate.localize.catalogs import entry_state, nplurals, plural_sources, read_catalog
 from translate.localize.splice import write_filled
 from translate.localize.suggestions import Form, dress, hypothesis_lists, judge
 from translate.localize.summary import FillSummary, count_kept, count_terms
-from translate.memory import TranslationMemory, usable
+from translate.memory import TranslationMemory, floor_similarity, usable
 from translate.signatures import SERVING_SIGNATURE
 
 MODEL_NAME = "gru-keras"
@@ -54,7 +55,8 @@ def _missed_note(forms):
 
 
 def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None, memory=None,
-                 threshold=None, checker=None, accelerator=None, glossary=None):
+                 threshold=None, catalog_memory=None, checker=None, accelerator=None,
+                 glossary=None):
     """Fills the untranslated messages of a parsed catalog, in place.
 
     The rules (checks, hypotheses, fuzzy flag, comments, whitespace,
@@ -74,9 +76,14 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
             `with_format`). Whichever is given is called once, with each
             distinct message left to it (as written, its accelerator
             removed), or not at all when none is left.
-        memory: a `translate.memory.TranslationMemory`, or None.
-        threshold: the similarity from which a memory match is used; needed
-            with `memory`.
+        memory: a `translate.memory.TranslationMemory` (the corpus memory),
+            or None.
+        threshold: the similarity from which a fuzzy match of either memory
+            is used; needed with `memory`. None with `catalog_memory` alone:
+            its exact and near matches only.
+        catalog_memory: a `translate.localize.catalog_memory.CatalogMemory`
+            (the translated entries of this and other catalogs of the
+            project), offered ahead of `memory`, or None.
         checker: a `translate.checks.Checker` whose checks every suggestion
             must pass too, or None for this module's own rules alone.
         accelerator: the catalog's accelerator marker ("_", "&", "~"), or
@@ -108,8 +115,9 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
     if translate is not None:
         def translate_n_best(sentences):
             return [[text] for text in translate(sentences)]
-    summary = FillSummary(memory_threshold=None if memory is None else float(threshold),
-                          checks=None if checker is None else list(checker.checks))
+    summary = FillSummary(memory_threshold=None if threshold is None else float(threshold),
+                          checks=None if checker is None else list(checker.checks),
+                          catalog_memory=None if catalog_memory is None else len(catalog_memory))
     forms = nplurals(catalog)
     encoding = catalog.encoding or "utf-8"
 
@@ -127,22 +135,9 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
             summary.untranslated += 1
             todo.append(entry)
 
-    # The memory first: what it fills, the model need not translate.
-    singular = [e for e in todo if not e.msgid_plural]
-    matches = (memory.lookup([normalize(e.msgid) for e in singular])
-               if memory is not None else [])
-    offered = [(e, m, Form(e.msgid, [(dress(e.msgid, m.target), None)],
-                            flags=tuple(e.flags)))
-               for e, m in zip(singular, matches) if usable(e.msgid, m, threshold)]
-    judge([form for _, _, form in offered], encoding, checker, glossary, accelerator)
-    from_memory = {}
-    for entry, match, form in offered:
-        if form.pick is None:
-            summary.memory_rejected += 1
-        elif form.missed_terms:
-            summary.memory_glossary_rejected += 1
-        else:
-            from_memory[id(entry)] = match, form
+    # The memories first: what they fill, the model need not translate.
+    from_memory = _reuse(todo, forms, catalog_memory, memory, threshold, summary, encoding,
+                         checker, glossary, accelerator)
 
     # Then the model, each distinct message (its accelerator removed) once.
     def sources(entry):
@@ -169,13 +164,8 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
 
     for entry in todo:
         if id(entry) in from_memory:
-            match, form = from_memory[id(entry)]
-            # Rounded down (the 1e-9 absorbs float error, 0.29 * 100 < 29): "1.00"
-            # only for an exact match.
-            similarity = (1.0 if match.similarity >= 1.0 else
-                          min(math.floor(match.similarity * 100 + 1e-9), 99) / 100)
-            entry_forms = [form]
-            comment = f"{COMMENT_PREFIX} memory, similarity {similarity:.2f}"
+            kind, note, entry_forms = from_memory[id(entry)]
+            comment = f"{COMMENT_PREFIX} {note}"
         else:
             entry_forms = by_entry[id(entry)]
             if any(f.pick is None for f in entry_forms):
@@ -193,15 +183,69 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
         if glossary is not None:
             count_terms(summary, glossary, entry, entry_forms, accelerator)
         summary.filled_entries.append(entry)
-        if id(entry) in from_memory:
+        if id(entry) not in from_memory:
+            summary.from_model += 1
+        elif kind == "memory":
             summary.from_memory += 1
         else:
-            summary.from_model += 1
+            summary.from_catalog += 1
+            setattr(summary, f"catalog_{kind}", getattr(summary, f"catalog_{kind}") + 1)
     return summary
 
 
+def _offers(entry, forms, catalog_memory, match, threshold):
+    """`(kind, note, targets)` for each stored translation offered for an
+    entry, best first: the catalog memory's, then the corpus memory's match
+    where usable."""
+    found = []
+    if catalog_memory is not None:
+        found += [(offer.kind, f"catalog memory, {offer.note}", offer.targets)
+                  for offer in catalog_memory.offers(entry.msgctxt, entry.msgid,
+                                                     entry.msgid_plural or None, threshold)]
+    if match is not None and usable(entry.msgid, match, threshold):
+        found.append(("memory", f"memory, similarity {floor_similarity(match.similarity):.2f}",
+                      (match.target,)))
+    return found
+
+
+def _reuse(todo, forms, catalog_memory, memory, threshold, summary, encoding, checker,
+           glossary, accelerator):
+    """The entries the memories fill: `id(entry) -> (kind, comment note, forms)`.
+
+    Each entry takes the first offer (`_offers`) all of whose forms pass
+    every check and have every glossary term; the offers before it that did
+    not are counted as rejected.
+    """
+    singular = [e for e in todo if not e.msgid_plural]
+    matches = dict(zip(map(id, singular), memory.lookup([normalize(e.msgid) for e in singular])
+                       if memory is not None else []))
+    offered = {}
+    for entry in todo:
+        sources = plural_sources(entry, forms) if entry.msgid_plural else [entry.msgid]
+        offered[id(entry)] = [
+            (kind, note, [Form(s, [(dress(s, text), None)], flags=tuple(entry.flags))
+                          for s, text in zip(sources, targets)])
+            for kind, note, targets in _offers(entry, forms, catalog_memory,
+                                               matches.get(id(entry)), threshold)]
+    judge([f for offers in offered.values() for _, _, fs in offers for f in fs], encoding,
+          checker, glossary, accelerator)
+    chosen = {}
+    for key, offers in offered.items():
+        for kind, note, entry_forms in offers:
+            rejected = "memory" if kind == "memory" else "catalog"
+            if any(f.pick is None for f in entry_forms):
+                setattr(summary, f"{rejected}_rejected",
+                        getattr(summary, f"{rejected}_rejected") + 1)
+            elif any(f.missed_terms for f in entry_forms):
+                summary.memory_glossary_rejected += 1
+            else:
+                chosen[key] = kind, note, entry_forms
+                break
+    return chosen
+
+
 def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_threshold=None,
-            batch_size=64, signature=SERVING_SIGNATURE, progress=None, checks=True,
+            memory_catalogs=(), catalog_memory=True, batch_size=64, signature=SERVING_SIGNATURE, progress=None, checks=True,
             accelerator=None, glossary=None):
     """Fills a .po catalog through an exported model; writes the result.
 
@@ -212,9 +256,17 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
             place (written atomically either way).
         memory_corpus: a corpus directory whose `train.tsv` is the
             translation memory, or None.
-        memory_threshold: the similarity from which the memory is used; None
-            chooses it on `memory_corpus`'s dev split with this model
-            (`translate.assist.dev_threshold`), which translates that split.
+        memory_threshold: the similarity from which a fuzzy match of either
+            memory is used; None chooses it on `memory_corpus`'s dev split
+            with this model (`translate.assist.cached_threshold`: once per
+            export and memory corpus, then from the user cache); without a
+            memory corpus and a threshold, the catalog memory offers its
+            exact and near matches only.
+        memory_catalogs: paths of other .po catalogs of the project (other
+            domains, the previous release) whose translated entries join the
+            catalog memory (`translate.localize.catalog_memory`).
+        catalog_memory: whether the catalog's own translated entries are a
+            memory too (ahead of the corpus memory).
         batch_size: sentences per call of the signature.
         signature: "serving_default" (beam search: the export's n best
             hypotheses, `translate_n_best`, where it has them) or
@@ -236,7 +288,8 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
         translate.corpus.CorpusError: the catalog cannot be read or parsed,
             or the memory corpus is malformed.
         ValueError: a bad signature, batch size, threshold or accelerator
-            marker, or a threshold without a memory corpus.
+            marker, a threshold without any memory, or a memory catalog of
+            another language.
         translate.toolkit.ToolkitMissing: `checks` without Translate Toolkit
             installed (found before the model is loaded).
         translate.checks.CheckerError: the toolkit's process failed.
@@ -245,19 +298,25 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
     # Argument errors first, before minutes of loading and translating.
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-    if memory_threshold is not None and memory_corpus is None:
-        raise ValueError("a memory threshold was given without a memory corpus.")
+    if memory_threshold is not None and memory_corpus is None and not (
+            catalog_memory or memory_catalogs):
+        raise ValueError("a memory threshold was given without a memory.")
     accelerators.check_marker(accelerator)
     catalog = read_catalog(catalog_path)
+    stored = None
+    if catalog_memory or memory_catalogs:
+        stored = CatalogMemory.from_catalogs(catalog, memory_catalogs, Path(catalog_path).name,
+                                             own=catalog_memory)
     with Checker(catalog.metadata.get("Language") or None, accelerator) as checker:
         if checks:
             checker.start()  # a missing toolkit is reported before the model loads
         model = ExportedModel(export_dir, signature)
-        tm = threshold = None
+        tm, threshold, cached = None, memory_threshold, None
         if memory_corpus is not None:
             tm = TranslationMemory.from_corpus(memory_corpus)
-            threshold = (memory_threshold if memory_threshold is not None
-                         else assist.dev_threshold(model, memory_corpus, tm=tm))
+            if threshold is None:
+                threshold, cached = assist.cached_threshold(model, memory_corpus,
+                                                            model.fingerprint, tm=tm)
         n_best = signature == SERVING_SIGNATURE
         label = model.n_best_label if n_best else model.label
         if glossary:
@@ -271,9 +330,10 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
                                                        glossary=glossary)]
 
         summary = fill_catalog(catalog, model_label=label, translate_n_best=translate_n_best,
-                               memory=tm, threshold=threshold,
+                               memory=tm, threshold=threshold, catalog_memory=stored,
                                checker=checker if checks else None, accelerator=accelerator,
                                glossary=glossary)
     write_filled(catalog_path, catalog, summary.filled_entries, out)
     summary.catalog, summary.out, summary.model = str(catalog_path), str(out), label
+    summary.threshold_cached = cached
     return summary

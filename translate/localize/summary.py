@@ -17,14 +17,28 @@ class FillSummary:
         fuzzy: messages already fuzzy, kept as they were.
         untranslated: the untranslated messages found (those `fill_catalog`
             tries to fill).
-        from_memory: filled with the translation memory's match.
+        from_memory: filled with the corpus memory's match.
+        from_catalog: filled from the catalog memory (this catalog's and the
+            other catalogs' translated entries): `catalog_exact` +
+            `catalog_near` + `catalog_fuzzy`.
+        catalog_exact: ... with the translation of the same message (in this
+            context, or another).
+        catalog_near: ... with the repaired translation of a message that
+            differs only in case, whitespace, punctuation, numbers or
+            placeholder names.
+        catalog_fuzzy: ... with the translation of a similar message, above
+            the threshold.
+        catalog_rejected: catalog memory offers not used, since they failed
+            a check.
+        catalog_memory: the translated entries in the catalog memory, or
+            None without one.
         from_model: filled with the model's translation (plural entries
             included).
-        plurals: plural entries filled (counted in `from_model`).
+        plurals: plural entries filled (from the catalog memory or the model).
         fallbacks: entries filled with a hypothesis after the model's first
             (counted in `from_model`).
-        memory_rejected: usable memory matches not used, since they failed a
-            check (the model translated those messages).
+        memory_rejected: usable corpus memory matches not used, since they
+            failed a check.
         memory_glossary_rejected: usable memory matches not used, since they
             lack a glossary term of their message.
         glossary_entries: filled entries whose message has a glossary term.
@@ -51,8 +65,11 @@ class FillSummary:
             several checks, and under one of the `kept_*` above too).
         partial_plurals: plural entries with some forms translated and others
             empty, kept as they were.
-        memory_threshold: the similarity from which the memory was used, or
-            None without a memory.
+        memory_threshold: the similarity from which a fuzzy match was used,
+            or None without one.
+        threshold_cached: whether `memory_threshold` came from the user
+            cache (True), was chosen on the memory corpus's dev split now
+            (False), or was given or not needed (None).
         checks: the toolkit checks run, or None when they were not.
         placeholder_msgids: the msgids counted in `kept_placeholders`.
         check_msgids: the msgids counted in `kept_failed_checks`.
@@ -67,6 +84,12 @@ class FillSummary:
     fuzzy: int = 0
     untranslated: int = 0
     from_memory: int = 0
+    from_catalog: int = 0
+    catalog_exact: int = 0
+    catalog_near: int = 0
+    catalog_fuzzy: int = 0
+    catalog_rejected: int = 0
+    catalog_memory: int | None = None
     from_model: int = 0
     plurals: int = 0
     fallbacks: int = 0
@@ -85,6 +108,7 @@ class FillSummary:
     kept_checks: dict = dataclasses.field(default_factory=dict)
     partial_plurals: int = 0
     memory_threshold: float | None = None
+    threshold_cached: bool | None = None
     checks: list | None = None
     placeholder_msgids: list = dataclasses.field(default_factory=list)
     check_msgids: list = dataclasses.field(default_factory=list)
@@ -95,8 +119,8 @@ class FillSummary:
 
     @property
     def filled(self):
-        """Messages filled, from the memory or the model."""
-        return self.from_memory + self.from_model
+        """Messages filled, from a memory or the model."""
+        return self.from_memory + self.from_catalog + self.from_model
 
     @property
     def kept(self):
