@@ -484,7 +484,8 @@ def _scores(hypotheses, references):
     return {"bleu": result["bleu"], "chrf": result["chrf"], "sentences": result["sentences"]}
 
 
-def fill(blank_path, filled_path, model, *, memory=None, threshold=None, signature=None):
+def fill(blank_path, filled_path, model, *, memory=None, threshold=None, signature=None,
+         extra=(), env=None):
     """Runs `translate po` as a user would; returns its exit status and summary.
 
     Args:
@@ -494,6 +495,8 @@ def fill(blank_path, filled_path, model, *, memory=None, threshold=None, signatu
         memory: a memory corpus directory, or None.
         threshold: the memory threshold, or None to let `translate po` choose.
         signature: the export's signature, or None for the default.
+        extra: more `translate po` arguments (e.g. `--no-catalog-memory`).
+        env: the child's environment, or None for this process's.
 
     Returns:
         `(returncode, summary, stderr)`: `summary` as `parse_po_summary`.
@@ -506,7 +509,7 @@ def fill(blank_path, filled_path, model, *, memory=None, threshold=None, signatu
         command += ["--memory-threshold", str(threshold)]
     if signature:
         command += ["--signature", signature]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run([*command, *map(str, extra)], capture_output=True, text=True, env=env)
     return result.returncode, parse_po_summary(result.stdout), result.stderr
 
 

@@ -81,6 +81,26 @@ def test_from_corpus_reads_train_only(tmp_path):
         TranslationMemory.from_corpus(tmp_path / "empty")
 
 
+def test_from_corpus_caches_the_fitted_memory(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRANSLATE_CACHE_DIR", str(tmp_path / "cache"))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "train.tsv").write_text("Open %s\tÖffne %s\nClose\tSchließen\n"
+                                      "Close the window\tFenster schließen\n", encoding="utf-8")
+    queries = ["Close all", "Open %d", "window"]
+    fresh = TranslationMemory.from_corpus(corpus).lookup(queries)
+    assert TranslationMemory.from_corpus(corpus, cache=True).lookup(queries) == fresh
+    cached = sorted((tmp_path / "cache" / "memories").iterdir())
+    assert [path.suffix for path in cached] == [".json", ".npz"]
+    assert TranslationMemory.from_corpus(corpus, cache=True).lookup(queries) == fresh
+    # A broken cache is fitted again; a changed corpus is another key.
+    cached[0].write_text("{broken", encoding="utf-8")
+    assert TranslationMemory.from_corpus(corpus, cache=True).lookup(queries) == fresh
+    (corpus / "train.tsv").write_text("Close all\tAlle schließen\n", encoding="utf-8")
+    assert TranslationMemory.from_corpus(corpus, cache=True).lookup(queries)[0].similarity == 1.0
+    assert len(list((tmp_path / "cache" / "memories").iterdir())) == 4
+
+
 def test_placeholder_mismatch_is_never_usable(tm):
     query = "could not open file %d"
     (match,) = tm.lookup([query])

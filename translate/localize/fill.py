@@ -313,7 +313,7 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
         model = ExportedModel(export_dir, signature)
         tm, threshold, cached = None, memory_threshold, None
         if memory_corpus is not None:
-            tm = TranslationMemory.from_corpus(memory_corpus)
+            tm = TranslationMemory.from_corpus(memory_corpus, cache=True)
             if threshold is None:
                 threshold, cached = assist.cached_threshold(model, memory_corpus,
                                                             model.fingerprint, tm=tm)
