@@ -1,10 +1,12 @@
 """The catalog memory: a catalog's own translations (and its siblings') reused."""
 
+from pathlib import Path
+
 import polib
 import pytest
 
 from translate.corpus import CorpusError
-from translate.localize import catalog_memory, fill
+from translate.localize import catalog_memory, catalogs, fill
 from translate.localize.catalog_memory import CatalogMemory, near_key, repair
 
 CATALOG = r"""msgid ""
@@ -242,3 +244,30 @@ def test_near_keys_of_the_module_are_the_ones_offered():
     offer = memory.offers(None, "Delete  the page")[0]
     assert (offer.kind, offer.targets) == ("near", ("Seite löschen",))
     assert catalog_memory.near_key("Delete  the page") == near_key("Delete the page")
+
+
+def test_the_benchmark_blanks_a_stable_fifth_and_scores_what_was_filled(tmp_path):
+    # benchmarks/catalog_learning.py: the 80/20 split and the scoring of filled entries.
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import catalog_learning
+
+    source = tmp_path / "de.po"
+    entries = "".join(f'\nmsgid "Message number {i}"\nmsgstr "Nachricht Nummer {i}"\n'
+                      for i in range(200))
+    source.write_text(CATALOG + entries, encoding="utf-8")
+    blanked, kept = catalog_learning.blank(source, tmp_path / "blank.po")
+    again, _ = catalog_learning.blank(source, tmp_path / "again.po")
+    assert blanked == again and 25 <= len(blanked) <= 60 and kept + len(blanked) == 208
+    written = catalogs.read_catalog(tmp_path / "blank.po")
+    assert all(e.msgstr == "" for e in written if (e.msgctxt, e.msgid) in blanked)
+    # Fill: the catalog memory's near matches of the kept numbers, else nothing.
+    memory = CatalogMemory.from_catalogs(written)
+    fill.fill_catalog(written, lambda sentences: [""] * len(sentences),
+                      model_label="fake/1", catalog_memory=memory)
+    catalogs.write_catalog(written, tmp_path / "filled.po")
+    result = catalog_learning.score(tmp_path / "filled.po", blanked)
+    numbered = sum(1 for _, msgid in blanked if msgid.startswith("Message number"))
+    assert result["entries"] == len(blanked)
+    assert result["origins"].get("catalog", 0) >= numbered  # all repaired from a kept number
+    assert 0 < result["chrf"] <= 100

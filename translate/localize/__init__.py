@@ -3,11 +3,8 @@ catalog through an exported model.
 
 The model is an export of `translate export` (a SavedModel version
 directory, or a model directory whose highest numbered version is taken, as
-TF Serving serves it), loaded the way TF Serving runs it: `import
-tensorflow_text` (its SentencePiece ops), `tf.saved_model.load` and one of
-its signatures (`serving_default`, beam search, `translate_n_best`, the
-same search's n best hypotheses, or `translate_greedy`). Nothing of the
-training run is needed.
+TF Serving serves it), loaded the way TF Serving runs it
+(`translate.exported`). Nothing of the training run is needed.
 
 What is filled, and how:
 
@@ -17,7 +14,7 @@ What is filled, and how:
   some forms translated and others not is kept too (counted in
   `partial_plurals`), so that no translator's work is overwritten.
 - Every suggestion, the memory's and the model's, must pass before it is
-  written. This module's own rules: it is not empty; its placeholders are
+  written. This package's own rules: it is not empty; its placeholders are
   the message's (`translate.placeholders.same_placeholders`: the same
   multiset, order free), since a lost `%s` crashes or misleads the program
   at run time; the export did not flag it (`format_ok` of
@@ -32,15 +29,21 @@ What is filled, and how:
   for an entry with a format flag (`c-format`, `python-format`, ...),
   GNU gettext's `msgfmt --check-format` where it is installed
   (`translate.msgfmt`): the check a translator's build runs.
-- With a translation memory, the memory's match is offered first where it
-  is usable (`translate.memory.usable`: similar enough, the same
-  placeholders); a match that fails a check is not used (counted in
-  `memory_rejected`) and the message goes to the model. The threshold is
-  the one given, or, as `translate evaluate --memory` does, the one that
-  maximises dev chrF of memory + this exported model on the memory corpus's
-  dev split (`translate.assist.dev_threshold`; not cached, since an export
-  directory is not written to: pass it explicitly to skip the dev
-  translation).
+- The memories first, best first, and the first offer that passes every
+  check is taken (one that fails is counted in `catalog_rejected` or
+  `memory_rejected`, and the next is tried): the catalog memory
+  (`translate.localize.catalog_memory`: the catalog's own translated,
+  non-fuzzy entries and those of `--memory-po` catalogs; exact matches,
+  this context first, then near matches repaired, then similar messages),
+  then the corpus memory's match where it is usable
+  (`translate.memory.usable`: similar enough, the same placeholders); a
+  message no memory fills goes to the model. The similarity threshold of
+  both memories' fuzzy matches is the one given, or, as `translate evaluate
+  --memory` does, the one that maximises dev chrF of memory + this exported
+  model on the memory corpus's dev split, chosen once per export and memory
+  corpus and then read from the user cache (`translate.assist.cached_threshold`,
+  `translate.cache`); without a corpus memory or a threshold, the catalog
+  memory offers exact and near matches only.
 - The model gives each message its hypotheses, best first (the export's
   `translate_n_best`; one, from the signature asked for, when the export
   has no n-best signature or greedy search is asked for). The first that
@@ -79,13 +82,13 @@ What is filled, and how:
   the translation of `msgid_plural`, the text that must hold a count's
   placeholder. Each form is checked against its own source, and each takes
   its own first passing hypothesis.
-  The memory holds singular messages only, so plural entries come from the
-  model. A translator should review them most carefully: the model was
+  The corpus memory holds singular messages only; a plural entry comes from
+  the catalog memory's exact match or from the model. A translator should review them most carefully: the model was
   trained on singular messages, and the forms beyond the second are copies.
 
-`translate po`
-writes `--out`, or the catalog itself only with `--in-place`: overwriting a
-translator's file is never the default.
+Only the filled entries' lines change (`translate.localize.splice`).
+`translate po` writes `--out`, or the catalog itself only with `--in-place`:
+overwriting a translator's file is never the default.
 
 `catalog_from_tsv` makes a catalog to try this on: the first messages of a
 corpus split as a .po file with empty translations.

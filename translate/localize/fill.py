@@ -60,7 +60,7 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
     """Fills the untranslated messages of a parsed catalog, in place.
 
     The rules (checks, hypotheses, fuzzy flag, comments, whitespace,
-    accelerators, plurals) are the module docstring's.
+    accelerators, plurals) are the package docstring's (`translate.localize`).
 
     Args:
         catalog: a `polib.POFile`; its untranslated entries are changed.
