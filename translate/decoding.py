@@ -76,36 +76,84 @@ def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
         `(batch,)` float32 scores, `(batch, out_len, source_len)` weights.
     """
     memory, memory_mask, states = model.encode(source)
-    keys = model.attention_keys(memory)
     batch = tf.shape(source)[0]
     limits, steps = length_limits(source, max_length_ratio, max_length_extra, max_length)
+    # Per row, for the sentences still searching (a sentence leaves at its EOS).
+    rows = {"memory": memory, "memory_mask": memory_mask, "source": source,
+            "keys": model.attention_keys(memory), "limits": limits,
+            "tokens": tf.fill([batch], BOS), "states": states,
+            "log_prob": tf.zeros([batch]), "lengths": tf.zeros([batch], tf.int32)}
+    results = {"log_prob": tf.zeros([batch]), "lengths": tf.zeros([batch], tf.int32)}
     ids = tf.TensorArray(tf.int32, size=steps)
     weights = tf.TensorArray(memory.dtype, size=steps)
 
-    def body(t, tokens, states, finished, log_prob, lengths, ids, weights):
-        logits, states, attention = model.decode_step(tokens, states, keys, memory,
-                                                      memory_mask, source)
+    def body(t, rows, sentences, results, ids, weights):
+        logits, states, attention = model.decode_step(
+            rows["tokens"], rows["states"], rows["keys"], rows["memory"], rows["memory_mask"],
+            rows["source"])
         log_probs = next_token_log_probs(logits)
         chosen = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
         # A sentence at its limit must end: EOS is its last token.
-        chosen = tf.where(t + 1 >= limits, EOS, chosen)
-        step_score = tf.gather(log_probs, chosen, batch_dims=1)
-        log_prob += tf.where(finished, 0.0, step_score)
-        lengths += tf.cast(~finished, tf.int32)
-        chosen = tf.where(finished, PAD, chosen)
-        finished = finished | tf.equal(chosen, EOS)
-        return (t + 1, chosen, states, finished, log_prob, lengths,
-                ids.write(t, chosen), weights.write(t, attention))
+        chosen = tf.where(t + 1 >= rows["limits"], EOS, chosen)
+        rows = dict(rows, tokens=chosen, states=states,
+                    log_prob=rows["log_prob"] + tf.gather(log_probs, chosen, batch_dims=1),
+                    lengths=rows["lengths"] + 1)
+        at = sentences[:, None]
+        # Sentences that left have PAD (0) there, and no attention.
+        ids = ids.write(t, tf.scatter_nd(at, chosen, [batch]))
+        weights = weights.write(t, tf.scatter_nd(
+            at, attention, tf.stack([batch, tf.shape(attention)[1]])))
+        done = tf.equal(chosen, EOS)
+        rows, sentences, results = tf.cond(
+            tf.reduce_any(done), lambda: _retire(rows, sentences, results, done, 1),
+            lambda: (rows, sentences, results))
+        return t + 1, rows, sentences, results, ids, weights
 
-    _, _, _, _, log_prob, lengths, ids, weights = tf.while_loop(
-        lambda t, tokens, states, finished, *_: (t < steps) & ~tf.reduce_all(finished),
-        body,
-        (0, tf.fill([batch], BOS), states, tf.zeros([batch], tf.bool),
-         tf.zeros([batch]), tf.zeros([batch], tf.int32), ids, weights))
+    _, _, _, results, ids, weights = tf.while_loop(
+        lambda t, rows, sentences, *_: (t < steps) & (tf.size(sentences) > 0),
+        body, (tf.constant(0), rows, tf.range(batch), results, ids, weights),
+        shape_invariants=(tf.TensorShape([]), tf.nest.map_structure(_any_rows, rows),
+                          tf.TensorShape([None]), tf.nest.map_structure(_shape, results),
+                          tf.TensorShape(None), tf.TensorShape(None)))
     ids = tf.transpose(ids.stack())
     attention = tf.transpose(weights.stack(), [1, 0, 2])
-    scores = log_prob / length_penalty(lengths, alpha)
-    return _finish(ids, lengths - 1), scores, attention
+    scores = results["log_prob"] / length_penalty(results["lengths"], alpha)
+    return _finish(ids, results["lengths"] - 1), scores, attention
+
+
+def _any_rows(x):
+    """A loop invariant: any number of rows."""
+    return tf.TensorShape([None, *x.shape[1:]])
+
+
+def _shape(x):
+    return x.shape
+
+
+def _retire(rows, sentences, results, done, k):
+    """Moves the sentences that are `done` out of the search.
+
+    Args:
+        rows: the searching sentences' per-row tensors (`k` rows each,
+            sentence-major; "states" a list of them).
+        sentences: `(searching,)` which sentence of the batch each is.
+        results: per-row tensors of the whole batch (`batch * k` rows);
+            each key is also one of `rows`, whose rows of the done sentences
+            are written there.
+        done: `(searching,)` bool.
+        k: rows per sentence.
+
+    Returns:
+        `(rows, sentences, results)` without the done sentences' rows.
+    """
+    at = tf.reshape(sentences[done][:, None] * k + tf.range(k)[None], [-1, 1])
+    done_rows = tf.repeat(done, k)
+    results = {key: tf.tensor_scatter_nd_update(value, at, rows[key][done_rows])
+               for key, value in results.items()}
+    keep = tf.where(~done_rows)[:, 0]
+    rows = {key: ([tf.gather(s, keep) for s in value] if key == "states"
+                  else tf.gather(value, keep)) for key, value in rows.items()}
+    return rows, sentences[~done], results
 
 
 def _tile(x, beam):
@@ -116,6 +164,12 @@ def _tile(x, beam):
 def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
     """The beam search loop: the final beams of every sentence.
 
+    The loop runs on the sentences still searching: a finished sentence's
+    beams are written to the results and its rows leave every per-row tensor
+    (states, memory, histories), so a batch costs about what its sentences
+    cost one by one, in fewer and larger steps, instead of the longest
+    sentence's steps times the whole batch.
+
     Returns:
         `(normalised, lengths, history, attention_history)`: `(batch, beam)`
         length-penalised scores, `(batch * beam,)` lengths (EOS included),
@@ -124,55 +178,100 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
     """
     memory, memory_mask, states = model.encode(source)
     batch, k = tf.shape(source)[0], beam_width
-    memory, memory_mask = _tile(memory, k), _tile(memory_mask, k)
-    tiled_source = _tile(source, k)
-    states = [_tile(s, k) for s in states]
-    keys = model.attention_keys(memory)
     limits, steps = length_limits(source, **limits_kwargs)
-    limits = _tile(limits, k)
-    vocab = model.settings["target_vocab"]
     first = tf.concat([tf.zeros([1]), tf.fill([k - 1], NEG_INF)], 0)
-    scores = tf.tile(first[None], [batch, 1])                       # (B, K)
-    # Fixed-size histories, written at position t (shapes stay loop-invariant).
-    history = tf.zeros([batch * k, steps], tf.int32)
-    attention_history = tf.zeros(
-        [batch * k, steps if alignments else 0, tf.shape(memory)[1]], memory.dtype)
+    attention_width = steps if alignments else 0
+    # Per row (sentence-major, `beam` rows each), for the sentences searching.
+    rows = {
+        "memory": _tile(memory, k), "memory_mask": _tile(memory_mask, k),
+        "source": _tile(source, k), "limits": _tile(limits, k),
+        "tokens": tf.fill([batch * k], BOS), "finished": tf.zeros([batch * k], tf.bool),
+        "lengths": tf.zeros([batch * k], tf.int32),
+        # Fixed-size histories, written at position t.
+        "history": tf.zeros([batch * k, steps], tf.int32),
+        "attention": tf.zeros([batch * k, attention_width, tf.shape(memory)[1]],
+                              memory.dtype),
+        "states": [_tile(s, k) for s in states],
+        "scores": tf.reshape(tf.tile(first[None], [batch, 1]), [-1]),
+    }
+    rows["keys"] = model.attention_keys(rows["memory"])
+    # The results, by row of the whole batch (no attention to write without
+    # alignments: scatters refuse empty tensors).
+    results = {"scores": tf.zeros([batch * k]), "lengths": tf.zeros([batch * k], tf.int32),
+               "history": tf.zeros([batch * k, steps], tf.int32)}
+    if alignments:
+        results["attention"] = tf.zeros_like(rows["attention"])
     positions = tf.range(steps)[None, :]
-    offsets = (tf.range(batch) * k)[:, None]
 
-    def body(t, tokens, states, finished, scores, lengths, history, attention_history):
-        logits, states, attention = model.decode_step(tokens, states, keys, memory,
-                                                      memory_mask, tiled_source)
+    def step(t, rows):
+        """One step of every searching sentence (rows in, rows out)."""
+        searching = tf.shape(rows["tokens"])[0] // k
+        scores = tf.reshape(rows["scores"], [searching, k])
+        logits, states, attention = model.decode_step(
+            rows["tokens"], rows["states"], rows["keys"], rows["memory"], rows["memory_mask"],
+            rows["source"])
         log_probs = next_token_log_probs(logits)
-        at_limit = (t + 1 >= limits)[:, None]
-        eos_only = tf.one_hot(EOS, vocab, on_value=0.0, off_value=NEG_INF)[None]
-        log_probs = tf.where(at_limit, eos_only, log_probs)
+        finished, lengths = rows["finished"], rows["lengths"]
+        # A sentence whose best finished hypothesis no live one can overtake (a
+        # live score only falls, and the length penalty favours it at most as
+        # much as at the limit) is done: its live hypotheses end now, as at
+        # the limit. A batch no longer waits for the repetition loops of one
+        # sentence to reach its limit.
+        flat_scores = tf.reshape(scores, [-1])
+        best_finished = tf.reduce_max(tf.reshape(tf.where(
+            finished, flat_scores / length_penalty(lengths, alpha), 2 * NEG_INF),
+            [searching, k]), 1)
+        best_live = tf.reduce_max(tf.reshape(tf.where(
+            finished, 2 * NEG_INF, flat_scores / length_penalty(rows["limits"], alpha)),
+            [searching, k]), 1)
+        at_limit = (t + 1 >= rows["limits"]) | _tile(best_finished > best_live, k)
+        # Each hypothesis's k best continuations hold the k best of the
+        # sentence: the search ranks (sentences, k * k) candidates, not
+        # (sentences, k * vocab), and the vocabulary-wide tensors are read once.
+        candidates, candidate_ids = tf.math.top_k(log_probs, k=k)        # (rows, K)
+        forced = tf.concat([tf.zeros([searching * k, 1]),
+                            tf.fill([searching * k, k - 1], NEG_INF)], 1)
+        eos = log_probs[:, EOS]
+        candidates = tf.where(at_limit[:, None], forced + eos[:, None], candidates)
+        candidate_ids = tf.where(at_limit[:, None], EOS, candidate_ids)
         # A finished hypothesis continues with PAD at no cost, once.
-        pad_only = tf.one_hot(PAD, vocab, on_value=0.0, off_value=NEG_INF)[None]
-        log_probs = tf.where(finished[:, None], pad_only, log_probs)
-        total = scores[:, :, None] + tf.reshape(log_probs, [batch, k, vocab])
-        scores, flat = tf.math.top_k(tf.reshape(total, [batch, k * vocab]), k=k)
-        origin = tf.reshape(flat // vocab + offsets, [-1])
-        tokens = tf.reshape(flat % vocab, [-1])
-        states = [tf.gather(s, origin) for s in states]
+        candidates = tf.where(finished[:, None], forced, candidates)
+        candidate_ids = tf.where(finished[:, None], PAD, candidate_ids)
+        total = scores[:, :, None] + tf.reshape(candidates, [searching, k, k])
+        scores, flat = tf.math.top_k(tf.reshape(total, [searching, k * k]), k=k)
+        origin = tf.reshape(flat // k + (tf.range(searching) * k)[:, None], [-1])
+        tokens = tf.gather(tf.reshape(candidate_ids, [-1]),
+                           origin * k + tf.reshape(flat % k, [-1]))
         finished = tf.gather(finished, origin)
-        lengths = tf.gather(lengths, origin) + tf.cast(~finished, tf.int32)
-        finished = finished | tf.equal(tokens, EOS)
+        new = dict(rows, tokens=tokens, states=[tf.gather(s, origin) for s in states],
+                   scores=tf.reshape(scores, [-1]),
+                   lengths=tf.gather(lengths, origin) + tf.cast(~finished, tf.int32),
+                   finished=finished | tf.equal(tokens, EOS))
         now = tf.equal(positions, t)
-        history = tf.where(now, tokens[:, None], tf.gather(history, origin))
+        new["history"] = tf.where(now, tokens[:, None], tf.gather(rows["history"], origin))
         if alignments:
-            attention_history = tf.where(now[:, :, None], attention[:, None],
-                                         tf.gather(attention_history, origin))
-        return (t + 1, tokens, states, finished, scores, lengths, history,
-                attention_history)
+            new["attention"] = tf.where(now[:, :, None], attention[:, None],
+                                        tf.gather(rows["attention"], origin))
+        return new
 
-    _, _, _, _, scores, lengths, history, attention_history = tf.while_loop(
-        lambda t, tokens, states, finished, *_: (t < steps) & ~tf.reduce_all(finished),
-        body,
-        (0, tf.fill([batch * k], BOS), states, tf.zeros([batch * k], tf.bool), scores,
-         tf.zeros([batch * k], tf.int32), history, attention_history))
-    normalised = scores / tf.reshape(length_penalty(lengths, alpha), [batch, k])
-    return normalised, lengths, history, attention_history
+    def body(t, rows, sentences, results):
+        rows = step(t, rows)
+        done = tf.reduce_all(tf.reshape(rows["finished"], [-1, k]), axis=1)
+        # Rows leave only when a sentence is done: gathers of the memory cost.
+        rows, sentences, results = tf.cond(
+            tf.reduce_any(done), lambda: _retire(rows, sentences, results, done, k),
+            lambda: (rows, sentences, results))
+        return t + 1, rows, sentences, results
+
+    _, _, _, results = tf.while_loop(
+        lambda t, rows, sentences, results: (t < steps) & (tf.size(sentences) > 0),
+        body, (tf.constant(0), rows, tf.range(batch), results),
+        shape_invariants=(tf.TensorShape([]), tf.nest.map_structure(_any_rows, rows),
+                          tf.TensorShape([None]), tf.nest.map_structure(_shape, results)))
+    normalised = tf.reshape(results["scores"] / length_penalty(results["lengths"], alpha),
+                            [batch, k])
+    return (normalised, results["lengths"], results["history"],
+            results["attention"] if alignments else rows["attention"])
 
 
 @_without_xla
