@@ -90,13 +90,15 @@ def _add_train(commands):
     p.set_defaults(run=_run_train)
 
 
-def _add_budget_arguments(p, minutes=None):
+def _add_budget_arguments(p, minutes=None, steps=None):
+    default = " (default: %(default)s)"
     p.add_argument("--time-budget", type=float, metavar="MINUTES", default=minutes,
                    help="stop, after a checkpoint, when this much time has passed"
-                        + ("" if minutes is None else " (default: %(default)s)"))
-    p.add_argument("--max-steps", type=int, metavar="STEPS",
+                        + ("" if minutes is None else default))
+    p.add_argument("--max-steps", type=int, metavar="STEPS", default=steps,
                    help="stop, after a checkpoint, at this many training steps in all "
-                        "(resumed runs included); with --time-budget, whichever comes first")
+                        "(resumed runs included); with --time-budget, whichever comes first"
+                        + ("" if steps is None else default))
 
 
 def _run_train(args):
@@ -147,7 +149,8 @@ def _add_adapt(commands):
                    help="source<TAB>target files of more pairs to learn")
     p.add_argument("--run-dir", required=True, metavar="OUT",
                    help="the adaptation's run directory (and its corpus, OUT/corpus)")
-    _add_budget_arguments(p, minutes=adaptation.DEFAULT_MINUTES)
+    _add_budget_arguments(p, minutes=adaptation.DEFAULT_MINUTES,
+                          steps=adaptation.DEFAULT_STEPS)
     p.add_argument("--mix", type=float, default=adaptation.DEFAULT_MIX, metavar="R",
                    help="the in-domain share of the training pairs, the rest a sample of "
                         "RUN_DIR's corpus (default: %(default)s)")
