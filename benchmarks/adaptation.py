@@ -40,6 +40,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -51,7 +52,12 @@ from endpoint import cpu_model  # noqa: E402
 from translate import adaptation, corpus, evaluation  # noqa: E402
 from translate.atomic import atomic_file  # noqa: E402
 
-HELD_OUT = {package.name for packages in heldout.SETS.values() for package in packages}
+def _project(name):
+    """A distribution name compared as PyPI compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+HELD_OUT = {_project(package.name) for packages in heldout.SETS.values() for package in packages}
 
 
 def split_blanked(pairs):
@@ -71,7 +77,7 @@ def package_catalogs(spec, out):
     name, _, version = spec.partition("==")
     if not version:
         raise ValueError(f"--package takes NAME==VERSION, got {spec!r}.")
-    if name.lower() in HELD_OUT:
+    if _project(name) in HELD_OUT:
         raise ValueError(f"{name} is in a held-out set (benchmarks/heldout.py): it is for "
                          "final reports only, never for choosing a default.")
     archive = heldout.download(heldout.Package(name, version), Path(out) / "downloads")

@@ -254,3 +254,24 @@ def test_a_malformed_input_is_an_error_naming_file_and_line(base, tmp_path, kind
     assert re.search(f"translate adapt: error: {where}", result.stderr), result.stderr
     with pytest.raises(CorpusError, match=where):
         adaptation.catalog_pairs(**{kind: [bad]})
+
+
+def test_the_benchmark_blanks_a_stable_fifth_and_refuses_held_out_packages():
+    import importlib
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        benchmark = importlib.import_module("adaptation")
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    from translate.corpus import Pair
+
+    pairs = [Pair(f"Message {i}", f"Meldung {i}", "x.po", i) for i in range(500)]
+    adapt, blanked = benchmark.split_blanked(pairs)
+    assert sorted(adapt + blanked) == sorted(pairs) and not set(adapt) & set(blanked)
+    assert 70 < len(blanked) < 130
+    # By the source alone: the same pair is blanked in any catalog.
+    assert benchmark.split_blanked(list(reversed(pairs)))[1] == list(reversed(blanked))
+    for held_out in ("django==5.2.19", "Sphinx==9.0.4", "django_cms==5.1.3"):
+        with pytest.raises(ValueError, match="held-out set"):
+            benchmark.package_catalogs(held_out, "unused")

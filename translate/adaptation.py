@@ -68,7 +68,7 @@ from 200 to 400 steps, general quality with them (README)."""
 
 DEFAULT_MINUTES = 10.0
 """`translate adapt`'s time budget when none is given, the cap of a slow
-machine: 400 steps of the `small` model took 6 to 9.5 minutes on 2 shared
+machine: 400 steps of the `small` model took 5.5 to 9.5 minutes on 2 shared
 CPU cores."""
 
 WARMUP_STEPS = 50
