@@ -243,6 +243,29 @@ def test_read_po_syntax_error_names_the_line(tmp_path):
         list(read_po(path))
 
 
+def test_read_po_plurals_adds_the_plural_form_of_two_form_entries(tmp_path):
+    text = LATIN1_PO + """
+msgid "One folder"
+msgid_plural "%d folders"
+msgstr[0] "Ein Ordner"
+msgstr[1] ""
+"""
+    path = write_po(tmp_path / "de.po", text, "latin-1")
+    assert source_target(read_po(path)) == EXPECTED_MESSAGES | {("One folder", "Ein Ordner")}
+    # With plurals: "%d files" too; not the untranslated plural form.
+    assert source_target(read_po(path, plurals=True)) == EXPECTED_MESSAGES | {
+        ("%d files", "%d Dateien"), ("One folder", "Ein Ordner")}
+    mo = compile_mo(path, tmp_path / "de.mo")
+    assert ("%d files", "%d Dateien") in source_target(read_po_files([mo], plurals=True))
+    # Three forms (Russian's): no form is the English plural's translation.
+    russian = ('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
+               '"Plural-Forms: nplurals=3; plural=(n%10==1 ? 0 : 1);\\n"\n\n'
+               'msgid "One file"\nmsgid_plural "%d files"\n'
+               'msgstr[0] "%d файл"\nmsgstr[1] "%d файла"\nmsgstr[2] "%d файлов"\n')
+    ru = write_po(tmp_path / "ru.po", russian)
+    assert source_target(read_po(ru, plurals=True)) == {("One file", "%d файл")}
+
+
 def test_read_po_files_reads_po_and_mo_in_order(tmp_path):
     first = write_po(tmp_path / "first.po", utf8_po([("One", "Eins")]))
     second = compile_mo(write_po(tmp_path / "x.po", utf8_po([("Two", "Zwei")])),

@@ -81,17 +81,24 @@ def _add_train(commands):
     settings.add_argument("--preset", default=None,
                           help="named settings: tiny, small (default), base")
     settings.add_argument("--config", metavar="FILE", help="a YAML or JSON config")
-    p.add_argument("--time-budget", type=float, metavar="MINUTES",
-                   help="stop, after a checkpoint, when this much time has passed")
-    p.add_argument("--max-steps", type=int, metavar="STEPS",
-                   help="stop, after a checkpoint, at this many training steps in all "
-                        "(resumed runs included); with --time-budget, whichever comes first")
+    _add_budget_arguments(p)
     p.add_argument("--strategy", choices=STRATEGIES, default="default",
                    help="default: one device; mirrored: every local GPU; multi_worker: "
                         "several machines, set up by TF_CONFIG (docs/distributed.md)")
     p.add_argument("--precision", choices=CHOICES[("train", "precision")],
                    help="replaces the config's train.precision")
     p.set_defaults(run=_run_train)
+
+
+def _add_budget_arguments(p, minutes=None, steps=None):
+    default = " (default: %(default)s)"
+    p.add_argument("--time-budget", type=float, metavar="MINUTES", default=minutes,
+                   help="stop, after a checkpoint, when this much time has passed"
+                        + ("" if minutes is None else default))
+    p.add_argument("--max-steps", type=int, metavar="STEPS", default=steps,
+                   help="stop, after a checkpoint, at this many training steps in all "
+                        "(resumed runs included); with --time-budget, whichever comes first"
+                        + ("" if steps is None else default))
 
 
 def _run_train(args):
@@ -108,13 +115,63 @@ def _run_train(args):
                             max_steps=args.max_steps,
                             on_epoch_end=_dev_scorer(args.corpus_dir, settings),
                             strategy=worker)
+    _report_training(result, args.run_dir)
+
+
+def _report_training(result, run_dir):
+    """Prints `translate.training.train`'s result."""
     if result["resumed_from_step"] is not None:
         print(f"resumed from step {result['resumed_from_step']}")
     at_stop = ("" if result["dev_loss_at_stop"] is None
                else f" (dev loss at the stop {result['dev_loss_at_stop']:.4f})")
     print(f"step {result['step']}, epoch {result['epoch']}, stopped: {result['stopped']}"
           f"{at_stop}, best dev loss {result['best_dev_loss']:.4f}; "
-          f"run directory {args.run_dir}")
+          f"run directory {run_dir}")
+
+
+def _add_adapt(commands):
+    from translate import adaptation
+
+    p = commands.add_parser(
+        "adapt", help="continue training a run on a project's translated catalogs",
+        description="Continues training RUN_DIR (a run of `translate train`) on the "
+                    "translated, non-fuzzy entries of gettext catalogs and on TSV pairs, "
+                    "mixed with a sample of the run's own training corpus so that it keeps "
+                    "its general quality (mixed fine-tuning), with the same vocabulary. "
+                    "Writes a new run directory (--run-dir), which `translate export` and "
+                    "the other commands take as any run; re-running the same command "
+                    "after an interruption resumes from its last checkpoint. RUN_DIR is "
+                    "not modified.")
+    p.add_argument("base_run", metavar="RUN_DIR", help="the run to adapt")
+    p.add_argument("--po", action="extend", nargs="+", default=[], metavar="CATALOG",
+                   help="gettext catalogs (.po, or .mo) whose translated entries to learn")
+    p.add_argument("--tsv", action="extend", nargs="+", default=[], metavar="FILE",
+                   help="source<TAB>target files of more pairs to learn")
+    p.add_argument("--run-dir", required=True, metavar="OUT",
+                   help="the adaptation's run directory (and its corpus, OUT/corpus)")
+    _add_budget_arguments(p, minutes=adaptation.DEFAULT_MINUTES,
+                          steps=adaptation.DEFAULT_STEPS)
+    p.add_argument("--mix", type=float, default=adaptation.DEFAULT_MIX, metavar="R",
+                   help="the in-domain share of the training pairs, the rest a sample of "
+                        "RUN_DIR's corpus (default: %(default)s)")
+    p.add_argument("--learning-rate", type=float, default=adaptation.DEFAULT_LEARNING_RATE,
+                   metavar="LR", help="the peak learning rate (default: %(default)s)")
+    p.set_defaults(run=_run_adapt)
+
+
+def _run_adapt(args):
+    from translate import adaptation
+
+    settings = adaptation.adaptation_config(args.base_run, args.learning_rate)
+    record, result = adaptation.adapt(
+        args.base_run, args.run_dir, settings, po=args.po, tsv=args.tsv, mix=args.mix,
+        time_budget_minutes=args.time_budget, max_steps=args.max_steps,
+        dev_scorer=_dev_scorer)
+    print(f"adapted on {record['in_domain_pairs']} pairs ("
+          + ", ".join(f"{r.get('po', r.get('tsv'))} {r['kept']}" for r in record["inputs"])
+          + f"), each {record['copies']} times, and {record['general_pairs']} pairs of "
+          f"{record['general_corpus']}: in-domain share {record['in_domain_share']:.2f}")
+    _report_training(result, args.run_dir)
 
 
 def _dev_scorer(corpus_dir, settings, limit=400):
@@ -749,6 +806,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True)
     _add_prepare(commands)
     _add_train(commands)
+    _add_adapt(commands)
     _add_evaluate(commands)
     _add_translate(commands)
     _add_align(commands)

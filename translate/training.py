@@ -347,7 +347,8 @@ def tokenizers(corpus_dir):
 
 
 def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
-          on_epoch_end=None, strategy="default", callbacks=(), max_steps=None):
+          on_epoch_end=None, strategy="default", callbacks=(), max_steps=None,
+          initial_weights=None):
     """Trains (or resumes training) a model on a corpus directory.
 
     Args:
@@ -371,6 +372,11 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
             this many optimizer steps in all, resumed calls included; its
             last `train.cooldown` fraction cools down too. Quality at a
             step budget compares machines of different speeds.
+        initial_weights: a `.weights.h5` file of a model of the same
+            architecture and vocabulary (another run's `best.weights.h5`) to
+            start from, with a fresh optimizer; used only while `run_dir`
+            has no checkpoint, so that a resumption continues from its own
+            (`translate.adaptation`). None: a random initialisation.
 
     Returns:
         A dict: `resumed_from_step`, `step`, `epoch`, `stopped` ("done",
@@ -398,7 +404,9 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
         with atomic_file(run_dir / "run.json", encoding="utf-8") as f:
             json.dump({"corpus_dir": str(corpus_dir.resolve()),
                        "precision": train_cfg["precision"], "strategy": worker.name,
-                       "replicas": worker.replicas}, f)
+                       "replicas": worker.replicas,
+                       **({} if initial_weights is None
+                          else {"initial_weights": str(Path(initial_weights).resolve())})}, f)
     keras.utils.set_random_seed(train_cfg["seed"])
     (source_tok, target_tok), (source_vocab, target_vocab) = tokenizers(corpus_dir)
     source_path, target_path = prepare.tokenizer_paths(corpus_dir)
@@ -431,6 +439,13 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
     if latest:
         checkpoint.restore(latest).assert_existing_objects_matched()
         resumed_from = int(optimizer.iterations.numpy())
+    elif initial_weights is not None:
+        # A compiled model's weights file holds its optimizer too (Keras saves
+        # it): read into a model of its own, so this run's optimizer starts
+        # fresh, at step 0.
+        start = build_model(config["model"], source_vocab, target_vocab)
+        start.load_weights(initial_weights)
+        model.set_weights(start.get_weights())
     if worker.num_workers > 1:
         _check_same_step(worker, resumed_from or 0)
 

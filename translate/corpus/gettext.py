@@ -2,7 +2,10 @@
 
 Each translated message gives one pair `msgid -> msgstr`:
 - a message context (`msgctxt`) is dropped, the message kept;
-- plural entries give their singular: `msgid -> msgstr[0]`;
+- plural entries give their singular: `msgid -> msgstr[0]`; with
+  `plurals=True` also `msgid_plural -> msgstr[1]` where the entry has just
+  two forms (English's one and other, as German has: with three or more
+  forms, no one form is the translation of the English plural);
 - the header entry (empty msgid) is skipped;
 - fuzzy, obsolete (`#~`) and untranslated entries are skipped and counted in
   `stats["fuzzy"]`, `stats["obsolete"]` and `stats["untranslated"]`.
@@ -30,13 +33,15 @@ _CHARSET = re.compile(rb"charset=([A-Za-z0-9_.:-]+)")
 _PO_SYNTAX_LINE = re.compile(r"\(line (\d+)\)")
 
 
-def read_po(path, stats=None):
+def read_po(path, stats=None, plurals=False):
     """Streams the translated messages of a .po catalog.
 
     Args:
         path: the .po file.
         stats: a `collections.Counter` that receives the counts of skipped
             entries ("fuzzy", "obsolete", "untranslated"), or None.
+        plurals: also yield a two-form plural entry's `msgid_plural ->
+            msgstr[1]` (see the module doc).
 
     Yields:
         `Pair(msgid, msgstr, origin=str(path), line=n)`, where `n` is the line
@@ -47,10 +52,10 @@ def read_po(path, stats=None):
             cannot be decoded with its declared charset.
         OSError: the file cannot be opened.
     """
-    yield from _pairs(load_po(path), str(path), True, stats)
+    yield from _pairs(load_po(path), str(path), True, stats, plurals)
 
 
-def read_mo(path, stats=None):
+def read_mo(path, stats=None, plurals=False):
     """Streams the translated messages of a compiled .mo catalog.
 
     Args:
@@ -58,6 +63,7 @@ def read_mo(path, stats=None):
         stats: a `collections.Counter` that receives the counts of skipped
             entries, or None. (msgfmt leaves fuzzy, obsolete and untranslated
             entries out of .mo files, so these counts are usually zero.)
+        plurals: as for `read_po`.
 
     Yields:
         `Pair(msgid, msgstr, origin=domain, line=0)`, where the domain is the
@@ -68,10 +74,10 @@ def read_mo(path, stats=None):
             with its declared charset.
         OSError: the file cannot be opened.
     """
-    yield from _pairs(_load_mo(path), Path(path).stem, False, stats)
+    yield from _pairs(_load_mo(path), Path(path).stem, False, stats, plurals)
 
 
-def read_po_files(paths, stats=None):
+def read_po_files(paths, stats=None, plurals=False):
     """Streams the messages of several catalogs, one after the other.
 
     Files ending in `.mo` are read with `read_mo`, all others with `read_po`.
@@ -81,6 +87,7 @@ def read_po_files(paths, stats=None):
     Args:
         paths: an iterable of .po (or .mo) files, read in the order given.
         stats: a `collections.Counter` that receives the counts, or None.
+        plurals: as for `read_po`.
 
     Yields:
         The `Pair`s of each catalog in turn.
@@ -90,7 +97,7 @@ def read_po_files(paths, stats=None):
     """
     for path in paths:
         reader = read_mo if str(path).endswith(".mo") else read_po
-        yield from reader(path, stats=stats)
+        yield from reader(path, stats=stats, plurals=plurals)
 
 
 def read_gettext(lang, locale_dir="/usr/share/locale", stats=None):
@@ -240,7 +247,7 @@ def load_po(path):
         raise CorpusError(f"not a valid .po catalog: {e}", path, line) from None
 
 
-def _pairs(catalog, origin, with_lines, stats):
+def _pairs(catalog, origin, with_lines, stats, plurals=False):
     """Yields the pairs of a parsed catalog, counting what it skips."""
     for entry in catalog:
         if entry.obsolete:
@@ -251,11 +258,17 @@ def _pairs(catalog, origin, with_lines, stats):
         if getattr(entry, "fuzzy", False):
             count(stats, "fuzzy")
             continue
-        if entry.msgid_plural:
-            target = entry.msgstr_plural.get(0, entry.msgstr_plural.get("0", ""))
-        else:
-            target = entry.msgstr
+        forms = entry.msgstr_plural if entry.msgid_plural else {0: entry.msgstr}
+        target = _form(forms, 0)
         if not target:
             count(stats, "untranslated")
             continue
-        yield Pair(entry.msgid, target, origin, (entry.linenum or 0) if with_lines else 0)
+        line = (entry.linenum or 0) if with_lines else 0
+        yield Pair(entry.msgid, target, origin, line)
+        if plurals and entry.msgid_plural and len(forms) == 2 and _form(forms, 1):
+            yield Pair(entry.msgid_plural, _form(forms, 1), origin, line)
+
+
+def _form(forms, index):
+    """A plural form's text ("" if missing); polib keys them by int or str."""
+    return forms.get(index, forms.get(str(index), ""))
