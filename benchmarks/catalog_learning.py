@@ -21,7 +21,9 @@ human translations (an entry left untranslated scores as empty):
 (c) `adapted`: as (a) with the model adapted on the 80% (`translate adapt
     RUN --po BLANKED --time-budget MINUTES`, then `translate export`), with
     `--run`;
-(d) `both`: (b) with the adapted model.
+(d) `both`: (b) with the adapted model; and the general test split's chrF
+    (`GENERAL_LINES` lines of the memory corpus's test split, the export
+    alone) before and after adaptation.
 
 Each `translate po` call's wall time is recorded (model loading and the
 memory included: what a user waits for); the threshold is chosen on the
@@ -132,10 +134,25 @@ def adapt(run_dir, catalog, work, minutes):
     return work / "export" / "translator", seconds
 
 
+GENERAL_LINES = 300
+"""The general test: the first lines of the memory corpus's test split."""
+
+
+def general(export, corpus_dir, lines=GENERAL_LINES):
+    """chrF/BLEU of an export alone (beam, no memory) on the corpus's test split."""
+    from translate.exported import ExportedModel
+
+    sources, references = evaluation.read_tsv_pairs(Path(corpus_dir) / "test.tsv")
+    outputs = ExportedModel(export).translate(sources[:lines])
+    result = evaluation.score(outputs, references[:lines])
+    return {"chrf": result["chrf"], "bleu": result["bleu"], "sentences": len(outputs)}
+
+
 def run(set_dirs, model, memory, work, run_dir=None, minutes=5.0):
     """Measures the systems on every catalog of the sets; returns the report."""
     env = dict(os.environ)
     rows = []
+    base_general = general(model, memory) if run_dir is not None else None
     for set_dir in map(Path, set_dirs):
         manifest = json.loads((set_dir / "manifest.json").read_text())
         for item in manifest["catalogs"]:
@@ -151,6 +168,8 @@ def run(set_dirs, model, memory, work, run_dir=None, minutes=5.0):
                 adapted, seconds = adapt(run_dir, blanked_path, catalog_work, minutes)
                 models.update(adapted=adapted, both=adapted)
                 row["adapt_seconds"] = seconds
+                row["general"] = general(adapted, memory)
+                row["adapt"] = json.loads((catalog_work / "adapted" / "adapt.json").read_text())
             for system, export in models.items():
                 out = catalog_work / f"{system}.po"
                 extra = [] if system in ("catalog", "both") else ["--no-catalog-memory"]
@@ -172,7 +191,8 @@ def run(set_dirs, model, memory, work, run_dir=None, minutes=5.0):
                    for m in ("chrf", "bleu", "seconds")} for s in systems}
     return {"cpu": format_safety._cpu(), "model": str(model), "memory": str(memory),
             "run": None if run_dir is None else str(run_dir), "adapt_minutes": minutes,
-            "share": SHARE, "catalogs": rows, "average": average}
+            "share": SHARE, "catalogs": rows, "average": average,
+            "general_before": base_general}
 
 
 def markdown(report):
@@ -186,6 +206,12 @@ def markdown(report):
     cells = [f"{report['average'][s]['chrf']:.2f} / {report['average'][s]['bleu']:.2f}"
              for s in systems]
     lines.append("| **average** | | " + " | ".join(cells) + " |")
+    if report.get("general_before"):
+        lines.append("")
+        lines.append(f"general test split ({GENERAL_LINES} lines, the export alone) chrF: before "
+                     f"{report['general_before']['chrf']:.2f}, after adapting on each catalog "
+                     + ", ".join(f"{row['catalog']} {row['general']['chrf']:.2f}"
+                                 for row in report["catalogs"]))
     lines.append("")
     lines.append("seconds per `translate po` (model loading included): " + ", ".join(
         f"{row['catalog']} " + "/".join(f"{row['systems'][s]['seconds']:.1f}" for s in systems)
