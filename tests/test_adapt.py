@@ -164,11 +164,12 @@ def test_adaptation_starts_from_the_base_weights_and_exports(base, tmp_path):
                                       max_steps=15, verbose=0)
     assert result["stopped"] == "max_steps" and result["step"] == 15
     assert record["in_domain_pairs"] == 42
-    # Its own steps, from 0: a checkpoint at the first epoch's end and at the stop.
+    # Its own steps, from 0: checkpoints at the epochs' ends and at the stop.
     import tensorflow as tf
     assert tf.train.latest_checkpoint(str(out / "checkpoints")).endswith("ckpt-15")
-    first, = training.read_metrics(out)
-    assert first["step"] < 15 and (out / "checkpoints" / f"ckpt-{first['step']}.index").exists()
+    records = training.read_metrics(out)
+    assert records and all(r["step"] < 15 for r in records)
+    assert (out / "checkpoints" / f"ckpt-{records[-1]['step']}.index").exists()
     assert json.loads((out / "config.json").read_text()) == settings
     assert settings["train"]["learning_rate"] == 1e-3
     assert settings["model"] == json.loads((base / "run" / "config.json").read_text())["model"]
