@@ -83,7 +83,8 @@ What is filled, and how:
   placeholder. Each form is checked against its own source, and each takes
   its own first passing hypothesis.
   The corpus memory holds singular messages only; a plural entry comes from
-  the catalog memory's exact match or from the model. A translator should review them most carefully: the model was
+  the catalog memory's exact match or from the model. A translator should
+  review the model's most carefully: the model was
   trained on singular messages, and the forms beyond the second are copies.
 
 Only the filled entries' lines change (`translate.localize.splice`).

@@ -21,7 +21,7 @@ DEFAULT_NPLURALS = 2
 `nplurals=2; plural=(n != 1);`)."""
 
 _NPLURALS = re.compile(r"nplurals\s*=\s*([0-9]+)")
-# A line with its ending; polib reads in universal-newline mode, so \r\n, \r
+
 
 def nplurals(catalog):
     """The number of plural forms the catalog's header declares.

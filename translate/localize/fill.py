@@ -24,6 +24,7 @@ MODEL_NAME = "gru-keras"
 
 COMMENT_PREFIX = "machine translation:"
 
+
 def _mark(entry, comment):
     """Flags a filled entry fuzzy and records where its draft came from."""
     entry.fuzzy = True
@@ -151,16 +152,16 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
     queries = [text for text in hypotheses if text.strip()]
     if queries:
         hypotheses.update(zip(queries, hypothesis_lists(translate_n_best(queries),
-                                                         len(queries))))
+                                                        len(queries))))
     by_entry = {}
     for entry in todo:
         if id(entry) not in from_memory:
             by_entry[id(entry)] = [
                 Form(s, [(dress(s, accelerators.restore(text, key)), ok)
-                          for text, ok in hypotheses[plain]], flags=tuple(entry.flags))
+                         for text, ok in hypotheses[plain]], flags=tuple(entry.flags))
                 for s in sources(entry) for plain, key in [accelerators.remove(s, accelerator)]]
     judge([f for entry_forms in by_entry.values() for f in entry_forms], encoding, checker,
-           glossary, accelerator)
+          glossary, accelerator)
 
     for entry in todo:
         if id(entry) in from_memory:
@@ -245,8 +246,9 @@ def _reuse(todo, forms, catalog_memory, memory, threshold, summary, encoding, ch
 
 
 def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_threshold=None,
-            memory_catalogs=(), catalog_memory=True, batch_size=64, signature=SERVING_SIGNATURE, progress=None, checks=True,
-            accelerator=None, glossary=None):
+            memory_catalogs=(), catalog_memory=True, batch_size=64,
+            signature=SERVING_SIGNATURE, progress=None, checks=True, accelerator=None,
+            glossary=None):
     """Fills a .po catalog through an exported model; writes the result.
 
     Args:

@@ -24,10 +24,12 @@ import polib
 
 from translate.atomic import atomic_file
 
+# A line with its ending; polib reads in universal-newline mode, so \r\n, \r
 # and \n each end a line, as they do for its line numbers.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _MSGSTR = re.compile(r"\s*msgstr\b")
+
 
 def _msgstr_lines(entry, wrapwidth):
     """The `msgstr` (or `msgstr[i]`) lines polib writes for an entry."""
