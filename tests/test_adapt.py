@@ -5,15 +5,14 @@ import hashlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from killing import kill_after_checkpoint
 from messages import NOUNS, tiny_corpus, write_tsv
 from translate import adaptation, config, training
 from translate.corpus import CorpusError, read_tsv
@@ -199,20 +198,8 @@ def test_killed_adaptation_resumes_and_ends_where_an_uninterrupted_one_does(base
 
     out = tmp_path / "out"
     command = adapt_command(base / "run", out, "--po", base / "project.po")
-    process = subprocess.Popen(command, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    checkpoints = out / "checkpoints"
-    deadline = time.time() + 240
-    while time.time() < deadline and process.poll() is None:
-        saved = sorted(int(p.stem.split("-")[1]) for p in checkpoints.glob("ckpt-*.index"))
-        if saved and saved[-1] >= steps // 2:
-            break
-        time.sleep(0.1)
-    assert process.poll() is None, "the adaptation ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    import tensorflow as tf
-    saved_step = int(tf.train.latest_checkpoint(str(checkpoints)).split("-")[-1])
+    saved_step = kill_after_checkpoint(command, out / "checkpoints", steps // 2, cwd=ROOT,
+                                       env=ENV)
     assert 0 < saved_step < steps
 
     result = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True,

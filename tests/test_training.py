@@ -3,16 +3,15 @@ logs and curves, configs, and a model that reloads in a fresh process."""
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
+from killing import kill_after_checkpoint
 from messages import tiny_corpus, tiny_run
 from translate import config, training
 from translate.model import build_model
@@ -51,20 +50,9 @@ def test_killed_training_resumes_from_its_last_checkpoint(corpus, tmp_path):
     config_file = tmp_path / "tiny.json"
     config_file.write_text(json.dumps(settings))
     run_dir = tmp_path / "run"
-    process = subprocess.Popen(train_command(corpus, run_dir, config_file), cwd=ROOT,
-                               env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoints = run_dir / "checkpoints"
-    deadline = time.time() + 240
-    while time.time() < deadline and process.poll() is None:
-        saved = sorted(int(p.stem.split("-")[1]) for p in checkpoints.glob("ckpt-*.index"))
-        if saved and saved[-1] >= 6:
-            break
-        time.sleep(0.2)
-    assert process.poll() is None, "training ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    import tensorflow as tf
-    saved_step = int(tf.train.latest_checkpoint(str(checkpoints)).split("-")[-1])
+    saved_step = kill_after_checkpoint(train_command(corpus, run_dir, config_file),
+                                       checkpoints, 6, cwd=ROOT, env=ENV, poll=0.2)
     assert saved_step >= 6
 
     result = subprocess.run(train_command(corpus, run_dir, config_file), cwd=ROOT, env=ENV,
