@@ -185,6 +185,8 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
     rows = {
         "memory": _tile(memory, k), "memory_mask": _tile(memory_mask, k),
         "source": _tile(source, k), "limits": _tile(limits, k),
+        # What the length penalty is at the limit: the bound of a live hypothesis.
+        "limit_penalty": _tile(length_penalty(limits, alpha), k),
         "tokens": tf.fill([batch * k], BOS), "finished": tf.zeros([batch * k], tf.bool),
         "lengths": tf.zeros([batch * k], tf.int32),
         # Fixed-size histories, written at position t.
@@ -222,7 +224,7 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
             finished, flat_scores / length_penalty(lengths, alpha), 2 * NEG_INF),
             [searching, k]), 1)
         best_live = tf.reduce_max(tf.reshape(tf.where(
-            finished, 2 * NEG_INF, flat_scores / length_penalty(rows["limits"], alpha)),
+            finished, 2 * NEG_INF, flat_scores / rows["limit_penalty"]),
             [searching, k]), 1)
         at_limit = (t + 1 >= rows["limits"]) | _tile(best_finished > best_live, k)
         # Each hypothesis's k best continuations hold the k best of the
