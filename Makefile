@@ -26,8 +26,12 @@ demo: $(BIN)/activate-stamp
 layer-demo: $(BIN)/activate-stamp
 	$(BIN)/python benchmarks/gru_demo.py
 
+# make test [TEST_WORKERS=2]: the suite in that many processes (pytest-xdist;
+# 1 runs it in this one). Half a test's time is starting Python and
+# TensorFlow in the commands it runs, so two processes keep two cores busy.
+TEST_WORKERS ?= 2
 test: $(BIN)/activate-stamp
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter-out 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist worksteal)
 
 bench: $(BIN)/activate-stamp
 	$(BIN)/python benchmarks/gru_layer.py

@@ -184,7 +184,10 @@ def main(argv=None):
     samples = serve_sample(version_dir)
     step("pictures")
     run("align", run_dir, SAMPLE_MESSAGES[0], "--out", report / "attention.png")
-    shutil.copyfile(run_dir / "curves.png", report / "curves.png")
+    if (run_dir / "curves.png").exists():  # drawn at each epoch's end
+        shutil.copyfile(run_dir / "curves.png", report / "curves.png")
+    else:
+        print("no curves: the budget ended the training within its first epoch")
     catalog = fill_catalog(corpus, version_dir, report)
 
     rows = [{"system": r["system"], "bleu": r["bleu"], "chrf": r["chrf"],
@@ -211,7 +214,7 @@ def main(argv=None):
     for row in rows:
         kept = "n/a" if row["placeholders"] is None else f"{100 * row['placeholders']:.1f}%"
         print(f"| {row['system']} | {row['bleu']:.2f} | {row['chrf']:.2f} | {kept} |")
-    print(f"metrics.json, curves.png, attention.png, sample.filled.po in {report}")
+    print(", ".join(sorted(p.name for p in report.iterdir())) + f" in {report}")
     return 0
 
 

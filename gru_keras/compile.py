@@ -2,14 +2,20 @@
 when they are not: the portable graph traced for converters."""
 
 import contextlib
+import os
 import sys
 import threading
 
 import tensorflow as tf
 
 # XLA policy, per thread: True, False or "auto" (decided per call by
-# `xla_wins` and `fast_xla`).
+# `xla_wins` and `fast_xla`); outside `use_xla`, `XLA_ENV`'s or "auto".
 _XLA = threading.local()
+# The environment variable that sets the policy of a whole process (and of
+# the processes it starts): "auto", "1"/"true"/"on" or "0"/"false"/"off".
+XLA_ENV = "GRU_KERAS_XLA"
+_ENV_POLICIES = {"auto": "auto", "1": True, "true": True, "on": True,
+                 "0": False, "false": False, "off": False}
 # Portable-graph policy, per thread: True, False or "auto".
 _PORTABLE = threading.local()
 
@@ -34,6 +40,11 @@ def use_xla(enabled):
     Args:
         enabled: `True`, `False` or `"auto"`.
 
+    Outside the block, the policy is that of the `GRU_KERAS_XLA` environment
+    variable ("auto", "1"/"on" or "0"/"off"; unset: "auto"): e.g. `0` for a
+    process whose models see few steps of each input shape, where XLA's
+    compilation per shape would cost more than it saves.
+
     Returns:
         A context manager; the policy holds for calls made (traced) inside
         the block.
@@ -48,12 +59,15 @@ def use_xla(enabled):
 def _policy_scope(local, name, enabled):
     if enabled not in (True, False, "auto"):
         raise ValueError(f"{name} expects True, False or 'auto', got {enabled!r}.")
-    previous = getattr(local, "policy", "auto")
+    previous = getattr(local, "policy", None)
     local.policy = enabled
     try:
         yield
     finally:
-        local.policy = previous
+        if previous is None:
+            del local.policy
+        else:
+            local.policy = previous
 
 
 def xla_policy():
@@ -63,7 +77,18 @@ def xla_policy():
     follows the same switch, so that `use_xla(False)` (an export for TF
     Serving) turns XLA off everywhere.
     """
-    return getattr(_XLA, "policy", "auto")
+    policy = getattr(_XLA, "policy", None)
+    return _env_policy() if policy is None else policy
+
+
+def _env_policy():
+    """The policy `XLA_ENV` sets ("auto" when unset)."""
+    value = os.environ.get(XLA_ENV, "auto")
+    try:
+        return _ENV_POLICIES[value.strip().lower()]
+    except KeyError:
+        raise ValueError(f"{XLA_ENV}={value!r}: expected one of "
+                         f"{', '.join(_ENV_POLICIES)}.") from None
 
 
 # Above this many multiply-adds per recurrent step (batch 4 at 256 units),

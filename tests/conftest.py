@@ -7,6 +7,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The suite's own user cache (translate.cache), also for the commands it runs:
 # a test never reads or writes the user's.
 os.environ["TRANSLATE_CACHE_DIR"] = tempfile.mkdtemp(prefix="translate-cache-")
+# The translation tests train and decode tiny models a few steps per input
+# shape, where XLA's compilation of each shape costs more than it saves (an
+# adaptation test: 36 s with it, 16 s without): they run with it off, their
+# fixtures and the commands they start too; the layer's tests (marked
+# `layer`) keep the layer's default. `GRU_KERAS_XLA=auto make test` runs
+# every test with the default.
+LAYER_XLA = os.environ.get("GRU_KERAS_XLA")
+os.environ["GRU_KERAS_XLA"] = LAYER_XLA or "0"
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -17,6 +25,15 @@ import tensorflow as tf  # noqa: E402
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(autouse=True)
+def _layer_xla_policy(request, monkeypatch):
+    if request.node.get_closest_marker("layer") is not None:
+        if LAYER_XLA is None:
+            monkeypatch.delenv("GRU_KERAS_XLA")
+        else:
+            monkeypatch.setenv("GRU_KERAS_XLA", LAYER_XLA)
 
 
 @pytest.fixture(autouse=True)
@@ -56,13 +73,25 @@ def tiny_export(tmp_path_factory):
     Returns the root directory: `corpus/` (the synthetic corpus), `run/` (the
     `tiny` preset after one epoch, its weights varied: `messages.vary_weights`)
     and `models/translator/1/` (its export, recording the pair en -> de).
-    Tests must not change these directories.
+    Tests must not change these directories. Under pytest-xdist the workers
+    share one: the first to need it builds it, the others wait for it.
     """
+    from filelock import FileLock
+
     from messages import tiny_corpus, tiny_run, vary_weights
     from translate.export import export
 
-    root = tmp_path_factory.mktemp("tiny_export")
-    tiny_run(tiny_corpus(root), root / "run", epochs=1)
-    vary_weights(root / "run")
-    export(root / "run", root / "models", languages=("en", "de"))
+    # The workers' base directories (popen-gw0, ...) share a parent, which
+    # is this run's; without xdist the parent holds earlier runs too.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.getbasetemp().parent / "tiny_export"
+    else:
+        root = tmp_path_factory.mktemp("tiny_export")
+    with FileLock(f"{root}.lock"):
+        if not (root / "built").exists():
+            root.mkdir(exist_ok=True)
+            tiny_run(tiny_corpus(root), root / "run", epochs=1)
+            vary_weights(root / "run")
+            export(root / "run", root / "models", languages=("en", "de"))
+            (root / "built").touch()
     return root

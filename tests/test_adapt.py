@@ -79,12 +79,12 @@ def digests(directory):
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
-    """A tiny trained run (12 steps) whose config lets an adaptation run 8
+    """A tiny trained run (12 steps) whose config lets an adaptation run 4
     epochs without early stopping, and a catalog of 40 project entries."""
     root = tmp_path_factory.mktemp("adapt")
     corpus = tiny_corpus(root)
     settings = config.preset("tiny")
-    settings["train"].update(epochs=8, early_stopping_patience=100)
+    settings["train"].update(epochs=4, early_stopping_patience=100)
     training.train(corpus, root / "run", settings, verbose=0, max_steps=12)
     write_catalog(root / "project.po", project_entries(40), SKIPPED_AND_PLURAL)
     return root
@@ -193,7 +193,7 @@ def test_killed_adaptation_resumes_and_ends_where_an_uninterrupted_one_does(base
     settings = adaptation.adaptation_config(base / "run")
     _, uninterrupted = adaptation.adapt(base / "run", tmp_path / "whole", settings,
                                         po=[base / "project.po"], verbose=0)
-    assert uninterrupted["stopped"] == "done" and uninterrupted["epoch"] == 8
+    assert uninterrupted["stopped"] == "done" and uninterrupted["epoch"] == 4
     steps = uninterrupted["step"]
 
     out = tmp_path / "out"
@@ -207,8 +207,8 @@ def test_killed_adaptation_resumes_and_ends_where_an_uninterrupted_one_does(base
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"resumed from step {saved_step}" in result.stdout
     # Exact resumption: the same batches, so the same number of steps.
-    assert f"step {steps}, epoch 8, stopped: done" in result.stdout
-    assert [r["epoch"] for r in training.read_metrics(out)] == list(range(1, 9))
+    assert f"step {steps}, epoch 4, stopped: done" in result.stdout
+    assert [r["epoch"] for r in training.read_metrics(out)] == list(range(1, 5))
     assert (out / "corpus" / "train.tsv").read_bytes() == (
         tmp_path / "whole" / "corpus" / "train.tsv").read_bytes()
 

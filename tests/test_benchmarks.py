@@ -5,9 +5,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.layer
 def test_gru_benchmark_quick_mode_runs_and_layers_agree(tmp_path):
     result = subprocess.run(
         [sys.executable, "benchmarks/gru_layer.py", "--quick",

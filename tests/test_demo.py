@@ -16,7 +16,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def demo(out, tsv):
     result = subprocess.run(
         [sys.executable, "examples/demo.py", "--out", str(out), "--tsv", str(tsv),
-         "--preset", "tiny", "--minutes", "0.3", "--vocab-size", "600"],
+         "--preset", "tiny", "--minutes", "0.5", "--vocab-size", "600"],
         cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout

@@ -16,6 +16,10 @@ import tensorflow as tf
 
 import gru_keras
 
+# The layer's own default policy (XLA where it measured faster), not the
+# translation tests' (conftest.py).
+pytestmark = pytest.mark.layer
+
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 tf2onnx = pytest.importorskip("tf2onnx")
@@ -274,6 +278,22 @@ def xla_calls(concrete):
     return sum(1 for n in nodes if n.attr["_XlaMustCompile"].b)
 
 
+def test_the_environment_sets_the_xla_policy_and_use_xla_overrides_it(rng, monkeypatch):
+    ours, _ = twins(rng, bidirectional=True, return_sequences=True)
+    spec = tf.TensorSpec(sample(rng).shape)
+    monkeypatch.setenv("GRU_KERAS_XLA", "0")
+    assert gru_keras.xla_policy() is False
+    assert xla_calls(tf.function(ours).get_concrete_function(spec)) == 0
+    with gru_keras.use_xla("auto"):
+        assert xla_calls(tf.function(ours).get_concrete_function(spec)) > 0
+    assert gru_keras.xla_policy() is False, "the environment's again after the block"
+    monkeypatch.setenv("GRU_KERAS_XLA", "On")
+    assert gru_keras.xla_policy() is True
+    monkeypatch.setenv("GRU_KERAS_XLA", "sometimes")
+    with pytest.raises(ValueError, match="GRU_KERAS_XLA='sometimes': expected one of auto"):
+        gru_keras.xla_policy()
+
+
 def test_plain_tf_function_keeps_the_fast_path_and_portable_does_not(rng):
     """The converter's graph is chosen only for converters: an ordinary
     `tf.function` (as Keras's predict and fit) still gets the compiled fast
@@ -281,7 +301,8 @@ def test_plain_tf_function_keeps_the_fast_path_and_portable_does_not(rng):
     ours, theirs = twins(rng, bidirectional=True, return_sequences=True)
     x = tf.constant(sample(rng))
     spec = tf.TensorSpec(x.shape)
-    assert xla_calls(tf.function(ours).get_concrete_function(spec)) > 0
+    with gru_keras.use_xla("auto"):  # the default, whatever GRU_KERAS_XLA says
+        assert xla_calls(tf.function(ours).get_concrete_function(spec)) > 0
     with gru_keras.portable():
         assert xla_calls(tf.function(ours).get_concrete_function(spec)) == 0
 

@@ -71,7 +71,7 @@ def tf_config(ports, index):
                        "task": {"type": "worker", "index": index}})
 
 
-def run_workers(corpus, run_dir, config_file, out, timeout=100):
+def run_workers(corpus, run_dir, config_file, out, timeout=300):
     """Runs two workers until they exit; returns their standard errors.
     Kills both on a timeout, so that a stuck collective never hangs the tests."""
     ports = free_ports(2)

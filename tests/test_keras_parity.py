@@ -14,6 +14,10 @@ import tensorflow as tf
 import gru_keras
 from conftest import assert_close, gradients, perturbed
 
+# The layer's own default policy (XLA where it measured faster), not the
+# translation tests' (conftest.py).
+pytestmark = pytest.mark.layer
+
 BATCH, STEPS, FEATURES, UNITS = 3, 6, 5, 4
 
 MASKS = {

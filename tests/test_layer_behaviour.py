@@ -9,6 +9,10 @@ import pytest
 import gru_keras
 from conftest import assert_close, gradients, perturbed
 
+# The layer's own default policy (XLA where it measured faster), not the
+# translation tests' (conftest.py).
+pytestmark = pytest.mark.layer
+
 
 def twin_models(rng, build):
     theirs, ours = build(keras.layers.GRU), build(gru_keras.GRU)

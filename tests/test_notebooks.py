@@ -74,6 +74,7 @@ def test_kernel_spec_names_this_interpreter(kernel_env):
     assert KernelSpecManager().get_kernel_spec("python3").argv[0] == sys.executable
 
 
+@pytest.mark.layer
 def test_gru_layer_notebook_runs(kernel_env, tmp_path):
     notebook = execute("gru_layer.ipynb", tmp_path)
     printed = text(notebook)

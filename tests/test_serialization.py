@@ -31,6 +31,10 @@ import pytest
 
 import gru_keras
 
+# The layer's own default policy (XLA where it measured faster), not the
+# translation tests' (conftest.py).
+pytestmark = pytest.mark.layer
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ATOL = 1e-6
 

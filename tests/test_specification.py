@@ -14,6 +14,10 @@ import pytest
 
 import gru_keras
 
+# The layer's own default policy (XLA where it measured faster), not the
+# translation tests' (conftest.py).
+pytestmark = pytest.mark.layer
+
 
 def sigmoid(a):
     return 1.0 / (1.0 + np.exp(-a))

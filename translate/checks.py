@@ -160,7 +160,7 @@ class Checker:
         """Ends the toolkit's process, if it runs; the checker can start again."""
         if self._finalizer is not None:
             self._finalizer()
-        self._process = self._stderr = self._finalizer = None
+        self._process = self._stderr = self._finalizer = self._categories = None
 
     @property
     def categories(self):
@@ -173,33 +173,39 @@ class Checker:
         self.start()
         return dict(self._categories)
 
-    def start(self):
+    def start(self, wait=True):
         """Starts the toolkit's process, if it does not run yet.
 
         It starts at the first use anyway; starting it first reports a
-        missing or broken toolkit before other work.
+        missing toolkit before other work, and lets the process import the
+        toolkit while this one does other work (`wait=False`).
+
+        Args:
+            wait: also wait for the process to be ready (it then reports a
+                broken toolkit or an unknown check here); without, the first
+                use waits.
 
         Raises:
             translate.toolkit.ToolkitMissing, CheckerError, ValueError: see
             `failures`.
         """
-        if self._process is not None:
-            return
-        settings = {"language": self.target_language,
-                    "accelerators": [self.accelerator] if self.accelerator else [],
-                    "variables": VARIABLE_MARKERS, "checks": self.checks}
-        command = toolkit.python_command(_CHILD, json.dumps(settings))
-        self._stderr = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-            encoding="ascii")
-        self._finalizer = weakref.finalize(self, _stop, self._process, self._stderr)
-        reply = self._receive()
-        if "unknown" in reply:
-            self.close()
-            raise ValueError(f"Translate Toolkit has no check {', '.join(reply['unknown'])}; "
-                             f"it has {', '.join(reply['known'])}.")
-        self._categories = reply["categories"]
+        if self._process is None:
+            settings = {"language": self.target_language,
+                        "accelerators": [self.accelerator] if self.accelerator else [],
+                        "variables": VARIABLE_MARKERS, "checks": self.checks}
+            command = toolkit.python_command(_CHILD, json.dumps(settings))
+            self._stderr = tempfile.TemporaryFile()
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                encoding="ascii")
+            self._finalizer = weakref.finalize(self, _stop, self._process, self._stderr)
+        if wait and self._categories is None:
+            reply = self._receive()  # the process's first line: its checks' classes
+            if "unknown" in reply:
+                self.close()
+                raise ValueError(f"Translate Toolkit has no check {', '.join(reply['unknown'])}; "
+                                 f"it has {', '.join(reply['known'])}.")
+            self._categories = reply["categories"]
 
     def _receive(self):
         line = self._process.stdout.readline()

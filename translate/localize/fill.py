@@ -305,13 +305,13 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
         raise ValueError("a memory threshold was given without a memory.")
     accelerators.check_marker(accelerator)
     catalog = read_catalog(catalog_path)
-    stored = None
-    if catalog_memory or memory_catalogs:
-        stored = CatalogMemory.from_catalogs(catalog, memory_catalogs, Path(catalog_path).name,
-                                             own=catalog_memory)
     with Checker(catalog.metadata.get("Language") or None, accelerator) as checker:
-        if checks:
-            checker.start()  # a missing toolkit is reported before the model loads
+        if checks:  # a missing toolkit is reported before the memories and the model
+            checker.start(wait=False)  # load, which the toolkit's process imports meanwhile
+        stored = None
+        if catalog_memory or memory_catalogs:
+            stored = CatalogMemory.from_catalogs(catalog, memory_catalogs,
+                                                 Path(catalog_path).name, own=catalog_memory)
         model = ExportedModel(export_dir, signature)
         tm, threshold, cached = None, memory_threshold, None
         if memory_corpus is not None:
