@@ -130,6 +130,53 @@ def test_tf1_session_loader_in_a_fresh_process_matches_the_translator(
     assert settings["beam_width"] == config.preset("tiny")["decode"]["beam_width"]
 
 
+# `translate po` and `translate serve` load an export as `ExportedModel`.
+EXPORTED_MODEL = r"""
+import json, sys
+from translate.exported import ExportedModel
+model = ExportedModel(sys.argv[1])
+found = model.translate(json.loads(sys.stdin.read())) if len(sys.argv) < 3 else []
+print(json.dumps({"translations": found, "keras": "keras" in sys.modules,
+                  "tensorflow_text": "tensorflow_text" in sys.modules}))
+"""
+
+
+def exported_model_in_a_fresh_process(path, sentences=(), *extra):
+    result = subprocess.run([sys.executable, "-c", EXPORTED_MODEL, str(path), *extra],
+                            input=json.dumps(list(sentences)), capture_output=True, text=True,
+                            env=ENV, cwd=Path(__file__).resolve().parents[1], timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_exported_model_loads_without_keras_and_translates_as_in_process(exported, sentences):
+    """A fresh process loads TensorFlow Text's op libraries, not its Keras
+    layers: no Keras at all, and the same translations as a process that
+    imported both."""
+    from translate.exported import ExportedModel
+
+    fresh = exported_model_in_a_fresh_process(exported, sentences)
+    assert fresh == {"translations": ExportedModel(exported).translate(sentences),
+                     "keras": False, "tensorflow_text": False}
+    assert sum(map(bool, fresh["translations"])) > 0.9 * len(sentences)
+
+
+def test_exported_model_loads_a_graph_with_other_text_ops(tmp_path):
+    import tensorflow_text as tf_text
+
+    class Words(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+        def serve(self, text):
+            words = tf_text.WhitespaceTokenizer().tokenize(text)
+            return {"translation": tf.strings.reduce_join(words, axis=-1, separator="_")}
+
+    module = Words()
+    tf.saved_model.save(module, str(tmp_path / "words" / "1"),
+                        signatures={"serving_default": module.serve})
+    fresh = exported_model_in_a_fresh_process(tmp_path / "words", (), "load only")
+    assert fresh["tensorflow_text"] is True, "the fallback: the whole package"
+
+
 def test_a_copying_model_exports_and_matches_the_translator(run, sentences, tmp_path):
     from messages import tiny_run, vary_weights
 

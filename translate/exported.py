@@ -2,8 +2,8 @@
 
 `translate po` and `translate serve` call an export of `translate export`
 this way when no TF Serving runs (`translate.serving` is the client of one
-that does): `import tensorflow_text` (its SentencePiece ops), and the
-SavedModel loaded as TF Serving loads it, its MetaGraph into a session, each
+that does): TensorFlow Text's op libraries (SentencePiece, regex split), and
+the SavedModel loaded as TF Serving loads it, its MetaGraph into a session, each
 call running one of its SignatureDefs by their input and output tensor names
 (`serving_default`, beam search; `translate_n_best`, the same search's n best
 hypotheses; `translate_greedy`; and, for a masking model, the glossary
@@ -14,12 +14,64 @@ rebuilds every traced function of the export in Python (some 380 for an
 export with every signature), 5.5 s on 2 CPU cores, where importing the
 MetaGraph takes 1.7 s, and `translate po` is a command a translator waits
 for. The graph run is the same either way.
+
+Why not `import tensorflow_text`: the graph needs TensorFlow Text's kernels,
+not its Python package, whose Keras layers import Keras (`_import_tensorflow`).
 """
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
 
 from translate import batching
 from translate.signatures import (
     GLOSSARY_INPUT_KEYS, GLOSSARY_SIGNATURE, INPUT_KEY, N_BEST_GLOSSARY_SIGNATURE,
     N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE, OUTPUT_KEYS, SERVING_SIGNATURE, resolve_export)
+
+
+# TensorFlow Text's op libraries an export's graph uses (`translate.export`:
+# the SentencePiece tokenizer and detokenizer, `regex_split_with_offsets` for
+# masking); a graph that needs another of its ops falls back to the package.
+TEXT_OP_LIBRARIES = ("_sentencepiece_tokenizer.so", "_regex_split_ops.so")
+
+
+def _import_tensorflow():
+    """TensorFlow with TensorFlow Text's ops registered, without Keras when it can.
+
+    A fresh `import tensorflow, tensorflow_text` spends a third of its time
+    (9-10 s on 2 cores; ~4 s of it) importing Keras, which an export's graph
+    never runs: TensorFlow's `__init__` imports it eagerly unless
+    `TF_USE_LEGACY_KERAS` asks for tf_keras (when tf_keras is not installed
+    it goes on without either; the variable is set for the import only, so
+    `tf.keras` later in the process is Keras 3 as usual), and TensorFlow
+    Text's Keras layers need it, where its op libraries, loaded as the
+    package itself loads them, do not. Where TensorFlow is imported already,
+    or tf_keras installed, only the op libraries are loaded.
+
+    Returns:
+        The `tensorflow` module.
+    """
+    if "tensorflow" not in sys.modules and importlib.util.find_spec("tf_keras") is None:
+        previous = os.environ.get("TF_USE_LEGACY_KERAS")
+        os.environ["TF_USE_LEGACY_KERAS"] = "1"
+        try:
+            import tensorflow as tf
+        finally:
+            if previous is None:
+                del os.environ["TF_USE_LEGACY_KERAS"]
+            else:
+                os.environ["TF_USE_LEGACY_KERAS"] = previous
+    import tensorflow as tf
+
+    ops = Path(importlib.util.find_spec("tensorflow_text").origin).parent / "python" / "ops"
+    for name in TEXT_OP_LIBRARIES:
+        tf.load_op_library(str(ops / name))
+    return tf
+
+
+def _unregistered_op(error):
+    return "Op type not registered" in str(error)
 
 
 class ExportedModel:
@@ -49,24 +101,19 @@ class ExportedModel:
     """
 
     def __init__(self, export_dir, signature=SERVING_SIGNATURE):
-        import tensorflow as tf
-        import tensorflow_text  # noqa: F401 (registers the SentencePiece ops of the graph)
-
+        tf = _import_tensorflow()
         self.path = resolve_export(export_dir)
         self.signature = signature
         self.name = f"{self.path.parent.name}/{self.path.name}"
         self.label = f"{self.name} ({signature})"
         self._tf = tf
-        graph = tf.Graph()
-        self._session = tf.compat.v1.Session(graph=graph)
-        logger, level = tf.get_logger(), tf.get_logger().level
-        logger.setLevel("ERROR")  # the v1 loader's deprecation notice: TF Serving's way is meant
         try:
-            with graph.as_default():
-                meta_graph = tf.compat.v1.saved_model.loader.load(
-                    self._session, [tf.saved_model.SERVING], str(self.path))
-        finally:
-            logger.setLevel(level)
+            meta_graph = self._load()
+        except (ValueError, tf.errors.NotFoundError) as error:
+            if not _unregistered_op(error):
+                raise
+            import tensorflow_text  # noqa: F401 (all its ops: a graph from elsewhere)
+            meta_graph = self._load()
         self._signature_defs = {name: meta_graph.signature_def[name]
                                 for name in meta_graph.signature_def
                                 if not name.startswith("__")}  # `__saved_model_init_op`
@@ -78,6 +125,20 @@ class ExportedModel:
         self.n_best_label = (f"{self.name} ({N_BEST_SIGNATURE})" if self.has_n_best
                              else self.label)
         self.has_glossary = N_BEST_GLOSSARY_SIGNATURE in self._signature_defs
+
+    def _load(self):
+        """The export's MetaGraph, imported into a new session (`self._session`)."""
+        tf = self._tf
+        graph = tf.Graph()
+        self._session = tf.compat.v1.Session(graph=graph)
+        logger, level = tf.get_logger(), tf.get_logger().level
+        logger.setLevel("ERROR")  # the v1 loader's deprecation notice: TF Serving's way is meant
+        try:
+            with graph.as_default():
+                return tf.compat.v1.saved_model.loader.load(
+                    self._session, [tf.saved_model.SERVING], str(self.path))
+        finally:
+            logger.setLevel(level)
 
     @property
     def fingerprint(self):
