@@ -37,13 +37,13 @@ def use_xla(enabled):
     TensorFlow's faster oneDNN matmul (see `xla_wins`, `fast_xla`). On GPU,
     XLA is always used (when Keras's cuDNN kernel does not apply).
 
-    Args:
-        enabled: `True`, `False` or `"auto"`.
-
     Outside the block, the policy is that of the `GRU_KERAS_XLA` environment
     variable ("auto", "1"/"on" or "0"/"off"; unset: "auto"): e.g. `0` for a
     process whose models see few steps of each input shape, where XLA's
     compilation per shape would cost more than it saves.
+
+    Args:
+        enabled: `True`, `False` or `"auto"`.
 
     Returns:
         A context manager; the policy holds for calls made (traced) inside

@@ -112,6 +112,7 @@ class ExportedModel:
         except (ValueError, tf.errors.NotFoundError) as error:
             if not _unregistered_op(error):
                 raise
+            self._session.close()
             import tensorflow_text  # noqa: F401 (all its ops: a graph from elsewhere)
             meta_graph = self._load()
         self._signature_defs = {name: meta_graph.signature_def[name]
