@@ -121,7 +121,7 @@ def test_time_budget_cools_the_learning_rate_down(corpus, tmp_path):
     settings = config.preset("tiny")
     settings["train"].update(epochs=1000, cooldown=1.0, early_stopping_patience=1000)
     result = training.train(corpus, tmp_path / "run", settings, verbose=0,
-                            time_budget_minutes=0.5)
+                            time_budget_minutes=1.0)
     assert result["stopped"] == "time_budget"
     schedule = training.WarmupInverseSqrt(settings["train"]["learning_rate"],
                                           settings["train"]["warmup_steps"])
