@@ -56,7 +56,7 @@ def _import_tensorflow():
         previous = os.environ.get("TF_USE_LEGACY_KERAS")
         os.environ["TF_USE_LEGACY_KERAS"] = "1"
         try:
-            import tensorflow as tf
+            import tensorflow  # noqa: F401 (imported here, with the variable set)
         finally:
             if previous is None:
                 del os.environ["TF_USE_LEGACY_KERAS"]
