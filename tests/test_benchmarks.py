@@ -1,11 +1,14 @@
-"""The layer benchmark runs (tiny shapes, correctness only: no timing asserts)."""
+"""The benchmarks run (tiny shapes, correctness only: no timing asserts)."""
 
+import json
 import pathlib
 import re
 import subprocess
 import sys
 
 import pytest
+
+from translate.localize.catalogs import read_catalog
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -95,3 +98,20 @@ def test_endpoint_benchmark_runs_on_an_export(tiny_export):
                      r"(met|NOT met)", result.stdout)
     assert re.search(r"median latency with batching: [\d.]+ ms; target <= 25 ms: "
                      r"(met|NOT met)", result.stdout)
+
+
+def test_startup_benchmark_times_translate_po_against_import_tensorflow(tiny_export, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "benchmarks/startup.py", "--model",
+         str(tiny_export / "models" / "translator"),
+         "--memory", str(tiny_export / "corpus"), "--catalog",
+         str(ROOT / "tests" / "data" / "format_safety.po"), "--entries", "10", "--rounds", "1",
+         "--work", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["entries"] == 10 and len(report["seconds"]) == 1
+    assert len(read_catalog(tmp_path / "catalog10.po")) == 10
+    assert report["summary"][0].startswith(f"{tmp_path / 'filled.po'}: filled ")
+    assert re.search(r"median [\d.]+ s \(target <= 10 s: (met|not met)\)", result.stdout)
+    assert re.search(r"translate po / import tensorflow: [\d.]+$", result.stdout, re.MULTILINE)

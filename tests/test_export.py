@@ -134,9 +134,10 @@ def test_tf1_session_loader_in_a_fresh_process_matches_the_translator(
 EXPORTED_MODEL = r"""
 import json, sys
 from translate.exported import ExportedModel
-model = ExportedModel(sys.argv[1])
-found = model.translate(json.loads(sys.stdin.read())) if len(sys.argv) < 3 else []
-print(json.dumps({"translations": found, "keras": "keras" in sys.modules,
+model = ExportedModel(sys.argv[1], optimize=False)  # as translate po loads it
+sentences = json.loads(sys.stdin.read()) if len(sys.argv) < 3 else []
+found, n_best = model.translate(sentences), model.n_best(sentences, with_format=True)
+print(json.dumps({"translations": found, "n_best": n_best, "keras": "keras" in sys.modules,
                   "tensorflow_text": "tensorflow_text" in sys.modules}))
 """
 
@@ -151,12 +152,14 @@ def exported_model_in_a_fresh_process(path, sentences=(), *extra):
 
 def test_exported_model_loads_without_keras_and_translates_as_in_process(exported, sentences):
     """A fresh process loads TensorFlow Text's op libraries, not its Keras
-    layers: no Keras at all, and the same translations as a process that
-    imported both."""
+    layers: no Keras at all, and, without Grappler, the same translations
+    and n best as a process that imported both and let Grappler optimize."""
     from translate.exported import ExportedModel
 
     fresh = exported_model_in_a_fresh_process(exported, sentences)
-    assert fresh == {"translations": ExportedModel(exported).translate(sentences),
+    model = ExportedModel(exported)
+    n_best = [[list(pair) for pair in row] for row in model.n_best(sentences, with_format=True)]
+    assert fresh == {"translations": model.translate(sentences), "n_best": n_best,
                      "keras": False, "tensorflow_text": False}
     assert sum(map(bool, fresh["translations"])) > 0.9 * len(sentences)
 

@@ -264,36 +264,35 @@ def fake_translator(search):
     return translator
 
 
-def test_a_sentence_whose_hypotheses_all_lack_a_term_is_searched_again_with_it_masked():
+def test_a_sentence_whose_hypotheses_all_lack_a_term_takes_its_term_masked_form():
     searched = []
 
-    def search(masked_all):
+    def search(masked_all):  # one search: the sentences, then the term-masked forms
         searched.append([m.text for m in masked_all])
-        if len(searched) == 1:  # the plain search: only "Save" is fine
-            return ([["Dieses Blatt löschen", "Blatt weg"], ["Speichern", "Sichern"]],
-                    [[-1.0, -2.0], [-1.0, -2.0]], [[True, True], [True, True]])
-        return ([[spans.unmask("Diese ｟1｠ löschen", masked_all[0]).text, "Weg"]],
-                [[-1.5, -3.0]], [[True, True]])
+        return ([["Dieses Blatt löschen", "Blatt weg"], ["Speichern", "Sichern"],
+                 [spans.unmask("Diese ｟1｠ löschen", masked_all[2]).text, "Weg"]],
+                [[-1.0, -2.0], [-1.0, -2.0], [-1.5, -3.0]],
+                [[True, True], [True, True], [True, True]])
 
     translator = fake_translator(search)
     hypotheses, scores, oks, terms_ok = translator.n_best_batch(
         ["Delete this page", "Save"], with_terms=True)
-    assert searched == [["Delete this page", "Save"], ["Delete this ｟1｠"]]
+    assert searched == [["Delete this page", "Save", "Delete this ｟1｠"]]
     assert hypotheses == [["Diese Seite löschen", "Weg"], ["Speichern", "Sichern"]]
     assert terms_ok == [[True, False], [True, True]] and scores[0] == [-1.5, -3.0]
 
 
-def test_a_hypothesis_with_the_term_spares_the_second_search():
+def test_a_hypothesis_with_the_term_keeps_the_sentences_own_search():
     searched = []
 
     def search(masked_all):
-        searched.append(masked_all)
-        return ([["Dieses Blatt löschen", "Diese Seite löschen"]], [[-1.0, -2.0]],
-                [[True, True]])
+        searched.append([m.text for m in masked_all])
+        return ([["Dieses Blatt löschen", "Diese Seite löschen"], ["Seite weg", "Weg"]],
+                [[-1.0, -2.0], [-1.5, -3.0]], [[True, True], [True, True]])
 
     translator = fake_translator(search)
     assert translator.translate_batch(["Delete this page"])[0] == ["Diese Seite löschen"]
-    assert len(searched) == 1
+    assert searched == [["Delete this page", "Delete this ｟1｠"]]
 
 
 def test_po_fills_through_the_exports_glossary_signature(tiny_export, tmp_path):

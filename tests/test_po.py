@@ -524,6 +524,17 @@ def test_cli_errors_name_the_file_and_exit_2(tiny_export, tmp_path, capsys):
     assert "one of the arguments --out --in-place is required" in capsys.readouterr().err
 
 
+def test_the_console_command_ends_at_once_with_its_status_and_output(tmp_path):
+    # `translate po` leaves by os._exit (no teardown of TensorFlow): its status
+    # and every line it printed still come through.
+    result = subprocess.run(
+        [sys.executable, "-m", "translate", "po", str(tmp_path / "missing.po"), "--model",
+         str(tmp_path), "--out", str(tmp_path / "o.po")],
+        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert result.stderr.startswith("translate po: error: ") and "missing.po" in result.stderr
+
+
 def test_cli_fills_with_memory_and_a_dev_chosen_threshold_chosen_once(tiny_export, tmp_path):
     sources, targets = read_tsv_pairs(tiny_export / "corpus" / "train.tsv")
     catalog = rich_catalog()

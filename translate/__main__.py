@@ -1,7 +1,5 @@
 """`python -m translate` is the `translate` command."""
 
-import sys
+from translate.cli import console
 
-from translate.cli import main
-
-sys.exit(main())
+console()

@@ -195,8 +195,9 @@ def _hypotheses(text, *, terms=None, **decode):
     detokenized (`format_ok` true). With `terms`, a glossary's `(sources,
     targets)`: `terms_ok` says whether a hypothesis has every term's target
     (`translate.glossary`); a sentence none of whose hypotheses keeps its
-    spans and has its terms is searched again with its terms masked (each
-    a sentinel written as the term's target). Without, `terms_ok` is true.
+    spans and has its terms takes those of its term-masked form (each term
+    a sentinel written as the term's target), searched in the same batch.
+    Without, `terms_ok` is true.
     `decode`: the keyword arguments of `_decode` after the inputs.
     """
     settings = decode["settings"]
@@ -211,18 +212,23 @@ def _hypotheses(text, *, terms=None, **decode):
     batch = tf.shape(cleaned)[0]
 
     def run():
-        found = _decode(cleaned, masked, termed, **decode)
         if termed is None:
-            return found
-        has_terms = tf.reduce_any(termed["is_term"], axis=1)
-        again = tf.where(has_terms & ~tf.reduce_any(found[2] & found[3], axis=1))[:, 0]
-
-        def with_terms_masked():
-            subset = {key: tf.gather(value, again) for key, value in termed.items()}
-            redone = _decode(subset["text"], subset, subset, **decode)
-            return tuple(tf.tensor_scatter_nd_update(old, again[:, None], new)
-                         for old, new in zip(found, redone))
-        return tf.cond(tf.size(again) > 0, with_terms_masked, lambda: found)
+            return _decode(cleaned, masked, termed, **decode)
+        # Each sentence with a term is searched with its terms masked in the
+        # same batch as the sentences themselves (one search, not two in a
+        # row: the model alone misses most terms); a sentence keeps its own
+        # hypotheses when one of them keeps its spans and has its terms.
+        extra = tf.where(tf.reduce_any(termed["is_term"], axis=1))[:, 0]
+        subset = {key: tf.gather(value, extra) for key, value in termed.items()}
+        joined = lambda first: {key: tf.concat([first[key], subset[key]], 0)  # noqa: E731
+                                for key in subset}
+        both = _decode(tf.concat([cleaned, subset["text"]], 0), joined(masked),
+                       joined(termed), **decode)
+        found = tuple(value[:batch] for value in both)
+        again = ~tf.reduce_any(tf.gather(found[2] & found[3], extra), axis=1)
+        rows = tf.boolean_mask(extra, again)[:, None]
+        return tuple(tf.tensor_scatter_nd_update(old, rows, tf.boolean_mask(new[batch:], again))
+                     for old, new in zip(found, both))
 
     def nothing():
         return (tf.zeros([0, 1], tf.string), tf.zeros([0, 1], tf.float32),

@@ -186,29 +186,33 @@ class Translator:
 
         With a glossary, `terms_ok` says whether a hypothesis has the target
         of every term the sentence has (outside its spans); a sentence none
-        of whose hypotheses keeps its spans and has its terms is searched
-        again with its terms masked (`term_masking`), each term's sentinel
-        written as its target. This is what the export's glossary
-        signatures do.
+        of whose hypotheses keeps its spans and has its terms takes those of
+        its term-masked form (`term_masking`), each term's sentinel written as
+        its target, searched in the same batch as the sentences (one search,
+        not two in a row). This is what the export's glossary signatures do.
 
         With `with_terms`, a fourth list: per hypothesis, `terms_ok`.
         """
-        hypotheses, scores, oks = self._search([self.mask(s) for s in sentences])
+        masked = [self.mask(s) for s in sentences]
         glossary = self.glossary or None  # an empty glossary is none
+        termed, extra = None, []
+        if glossary is not None and self.masks_spans:
+            termed = [self.mask(s, terms=True) for s in sentences]
+            if self.term_masking:  # searched in the same batch, as the export does
+                extra = [i for i, m in enumerate(termed) if m.terms]
+        hypotheses, scores, oks = self._search(masked + [termed[i] for i in extra])
+        redone = [found[len(sentences):] for found in (hypotheses, scores, oks)]
+        hypotheses, scores, oks = (found[:len(sentences)] for found in (hypotheses, scores, oks))
         if glossary is None:
             terms_ok = [[True] * len(texts) for texts in hypotheses]
-        elif not self.masks_spans:  # no sentinels: the glossary is a check alone
+        elif termed is None:  # no sentinels: the glossary is a check alone
             terms_ok = [[not glossary.missed(s, text) for text in texts]
                         for s, texts in zip(sentences, hypotheses)]
         else:
-            termed = [self.mask(s, terms=True) for s in sentences]
             terms_ok = [[not glossary_terms.missed_targets(m, text) for text in texts]
                         for m, texts in zip(termed, hypotheses)]
-            again = [i for i, m in enumerate(termed)
-                     if m.terms and not any(a and b for a, b in zip(oks[i], terms_ok[i]))]
-            if again and self.term_masking:
-                redone = self._search([termed[i] for i in again])
-                for j, i in enumerate(again):
+            for j, i in enumerate(extra):
+                if not any(a and b for a, b in zip(oks[i], terms_ok[i])):
                     hypotheses[i], scores[i], oks[i] = (found[j] for found in redone)
                     terms_ok[i] = [not glossary_terms.missed_targets(termed[i], text)
                                    for text in hypotheses[i]]

@@ -312,7 +312,8 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
         if catalog_memory or memory_catalogs:
             stored = CatalogMemory.from_catalogs(catalog, memory_catalogs,
                                                  Path(catalog_path).name, own=catalog_memory)
-        model = ExportedModel(export_dir, signature)
+        # A few batched calls: Grappler's rewriting would cost more than it saves.
+        model = ExportedModel(export_dir, signature, optimize=False)
         tm, threshold, cached = None, memory_threshold, None
         if memory_corpus is not None:
             tm = TranslationMemory.from_corpus(memory_corpus, cache=True)
