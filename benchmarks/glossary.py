@@ -20,8 +20,9 @@ loads it:
   keeps every span (what `translate po --glossary` does with an export that
   has no glossary signature);
 - `glossary`: `translate_glossary`, what `translate po --glossary` uses: the
-  check first; a message none of whose hypotheses has its terms is searched
-  again with each term masked like a span and written as its target.
+  check first; a message none of whose hypotheses has its terms takes those
+  of its form with each term masked like a span and written as its target
+  (both forms searched in one batch).
 
 For each: the share of those messages whose translation has every term's
 target (case-insensitively, as the glossary check reads it), chrF against

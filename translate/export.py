@@ -264,8 +264,7 @@ def _best(translations, scores, ok, follows, with_terms):
 
 def _traced_once(search, model):
     """`search(model, source)` as one `tf.function` of the source ids, so that
-    every signature (and a glossary's second search) calls the same traced
-    search instead of tracing its own."""
+    every signature calls the same traced search instead of tracing its own."""
     function = tf.function(lambda source: search(model, source),
                            input_signature=[tf.TensorSpec([None, None], tf.int32)],
                            autograph=False)

@@ -52,10 +52,10 @@ class Translator:
         glossary: a `translate.glossary.Glossary` every translation should
             follow, or None; settable later (`translator.glossary = ...`).
         term_masking: with a glossary and a masking model, a sentence whose
-            hypotheses all lack a term is searched again with its terms
-            masked like spans, each sentinel written as the term's target
-            (see `n_best_batch`); False: the glossary only chooses among the
-            hypotheses.
+            hypotheses all lack a term takes those of its form with its terms
+            masked like spans, each sentinel written as the term's target,
+            searched in the same batch (see `n_best_batch`); False: the
+            glossary only chooses among the hypotheses.
     """
 
     def __init__(self, model, source_model, target_model, *, beam_width=4,
