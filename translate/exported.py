@@ -101,7 +101,7 @@ class ExportedModel:
         optimize: let Grappler, TensorFlow's graph optimizer, rewrite the
             graph, as TF Serving does: on 2 CPU cores it adds ~2-3 s to the
             load and a signature's first call, and makes single-sentence
-            calls ~20% faster after (a server's case); batches of 64 run as
+            calls 20-40% faster after (a server's case); batches of 64 run as
             fast without. False for a command that makes a few calls
             (`translate po`).
 
