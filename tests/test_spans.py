@@ -26,6 +26,7 @@ from translate import masking, spans
     ("Hello {{ user.name }} {% trans %} {{x}} {{literal}}",
      ["{{ user.name }}", "{% trans %}", "{{x}}", "{{literal}}"]),
     ("an old ｟3｠ stays", ["｟3｠"]),
+    ("a ｟tag｠ mark too", ["｟tag｠"]),
 ])
 def test_each_span_type_is_found(text, expected):
     assert spans.find_spans(text) == expected
@@ -60,12 +61,22 @@ def test_reordered_sentinels_put_each_span_back_by_index():
     ("｟1｠ nur", ("</b>",), (), ()),
     ("｟1｠｟1｠x｟2｠", (), ("<b>",), ()),
     ("｟1｠x｟2｠ ｟7｠", (), (), ("｟7｠",)),
+    ("｟1｠x", ("</b>",), (), ()),
 ])
 def test_dropped_repeated_and_invented_sentinels_are_caught(translation, missing, repeated,
                                                             invented):
     back = spans.unmask(translation, spans.mask("<b>x</b>"))
     assert not back.ok
     assert (back.missing, back.repeated, back.invented) == (missing, repeated, invented)
+
+
+def test_equal_spans_are_counted_by_their_text():
+    masked = spans.mask("%s: %s (%d)")
+    for translation in ("｟1｠: ｟2｠ (｟3｠)", "｟2｠: ｟1｠ (｟3｠)", "｟1｠: ｟1｠ (｟3｠)"):
+        back = spans.unmask(translation, masked)
+        assert back.ok and back.text == "%s: %s (%d)", translation
+    back = spans.unmask("｟1｠: ｟3｠ (｟3｠)", masked)
+    assert not back.ok and (back.missing, back.repeated) == (("%s",), ("%d",))
 
 
 def test_spans_past_the_limit_stay_text():
@@ -129,6 +140,8 @@ def test_the_graph_unmasks_as_python_does():
         (5, "Von ｟2｠ nach ｟1｠"), (5, "｟1｠ nur"), (5, "｟1｠｟1｠｟2｠"), (5, "｟1｠｟2｠｟9｠"),
         (6, "Danke ｟1｠!｟2｠｟3｠"), (7, "｟1｠｟2｠｟3｠"), (0, ""), (1, "x"), (3, "Text"),
         (2, "｟0｠ ｟99999｠ ｟1｠"), (14, " ".join(f"｟{i}｠" for i in range(32, 0, -1))),
+        (16, " ".join(["｟1｠"] * 32)), (16, " ".join(["｟1｠"] * 31)), (15, "｟3｠ ｟2｠ ｟3｠"),
+        (15, "｟2｠ ｟1｠ ｟3｠"), (7, "｟1｠｟2｠｟3｠｟4｠"), (7, "｟1｠｟3｠｟3｠｟4｠"),
     ]
     rows = tf.constant([r for r, _ in hypotheses])
     texts, ok = masking.unmask(tf.constant([h for _, h in hypotheses]),
@@ -137,3 +150,57 @@ def test_the_graph_unmasks_as_python_does():
         python = spans.unmask(hypothesis, spans.mask(EDGE_CASES[row]))
         assert texts[j].numpy().decode() == python.text, hypothesis
         assert bool(ok[j]) == python.ok, hypothesis
+
+
+@pytest.mark.parametrize("span, kind", [
+    ("%d", "number"), ("%5.2f", "number"), ("%(count)d", "number"), ("%lu", "number"),
+    ("{0:d}", "number"), ("{n:.2f}", "number"), ("%s", "field"), ("%(name)s", "field"),
+    ("{0}", "field"), ("{count}", "field"), ("$HOME", "field"), ("@GPG@", "field"),
+    ("%c", "field"), ("{{ user }}", "field"), ("%%", "percent"), ("<b>", "tag"),
+    ("<br/>", "tag"), ("<!-- x -->", "tag"), ("</a>", "end"), ("&amp;", "entity"),
+    ("https://x.org/%(a)d", "link"), ("me@x.org", "link"), ("\n", "space"), ("  ", "space"),
+])
+def test_each_span_has_its_kind(span, kind):
+    assert spans.find_spans(f"a{span}b" if span.isspace() else f"a {span} b") == [span]
+    assert spans.span_kind(span) == kind
+
+
+def test_kinds_mark_the_source_only():
+    masked = spans.mask("Delete %d files from <b>%s</b>?", kinds=True)
+    assert masked.text == "Delete ｟number｠｟1｠ files from ｟tag｠｟2｠｟field｠｟3｠｟end｠｟4｠?"
+    source, target = spans.mask_pair("%d files", "%d Dateien", kinds=True)
+    assert (source, target) == ("｟number｠｟1｠ files", "｟1｠ Dateien")
+    back = spans.unmask("｟1｠ Dateien", spans.mask("%d files", kinds=True))
+    assert back.ok and back.text == "%d Dateien"
+
+
+def test_a_kind_mark_in_a_translation_is_invented_and_removed():
+    back = spans.unmask("｟number｠｟1｠ Dateien", spans.mask("%d files", kinds=True))
+    assert not back.ok and back.invented == ("｟number｠",) and back.text == "%d Dateien"
+
+
+def test_mark_shaped_text_of_a_message_is_a_span():
+    masked = spans.mask("keep ｟number｠ as it is", kinds=True)
+    assert masked.spans == ("｟number｠",) and masked.text == "keep ｟field｠｟1｠ as it is"
+    assert spans.unmask("｟1｠ bleibt", masked).text == "｟number｠ bleibt"
+
+
+def test_the_graph_marks_kinds_as_python_does():
+    cases = EDGE_CASES + ["%d of %.1f MB, {0:d} {n} %c 100%% <b>x</b><br/> &amp; me@x.org\nend",
+                          "keep ｟number｠ ｟x｠"]
+    graph = masking.mask(tf.constant(cases), kinds=True)
+    for i, text in enumerate(cases):
+        assert graph["text"][i].numpy().decode() == spans.mask(text, kinds=True).text, repr(text)
+    texts, ok = masking.unmask(tf.constant(["｟1｠ ｟number｠ ｟2｠", "｟tag｠"]),
+                               masking.mask(tf.constant(cases[5:7])))
+    for j, hypothesis in enumerate(["｟1｠ ｟number｠ ｟2｠", "｟tag｠"]):
+        python = spans.unmask(hypothesis, spans.mask(cases[5 + j]))
+        assert (texts[j].numpy().decode(), bool(ok[j])) == (python.text, python.ok) == (
+            python.text, False)
+
+
+def test_the_graph_unmasks_sources_without_spans():
+    texts, ok = masking.unmask(tf.constant(["Hallo", "｟1｠"]),
+                               masking.mask(tf.constant(["Hello", "World"])))
+    assert [t.decode() for t in texts.numpy()] == ["Hallo", ""] and ok.numpy().tolist() == [
+        True, False]

@@ -107,7 +107,16 @@ def _term_targets(pieces, sources, targets):
     return tf.gather(tf.concat([targets, [""]], 0), pick)
 
 
-def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None):
+def _kind_marks(pieces, is_term):
+    """Each piece's kind mark (`spans.span_kind`; `term` where `is_term`)."""
+    marks = tf.fill(tf.shape(pieces), spans_lib.KIND_MARKS["field"])
+    for kind, pattern in reversed(spans_lib.SPAN_KINDS):  # the first listed wins
+        marks = tf.where(tf.strings.regex_full_match(pieces, "(?s)" + pattern),
+                         spans_lib.KIND_MARKS[kind], marks)
+    return tf.where(is_term, spans_lib.KIND_MARKS["term"], marks)
+
+
+def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None, kinds=False):
     """Masks a batch of messages.
 
     Args:
@@ -116,6 +125,7 @@ def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None):
         terms: None, or `(sources, targets)`, `tf.string` `[terms]` each: a
             glossary whose terms are masked too (as `spans.mask` with a
             `Glossary`); any order, the first of equal sources wins.
+        kinds: each sentinel after its span's kind mark, as `spans.mask`.
 
     Returns:
         A dict: `text` (`[batch]`, the masked, cleaned core the model reads),
@@ -135,8 +145,6 @@ def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None):
     number = tf.cumsum(tf.cast(matched, tf.int32), axis=1)
     masked = tf.logical_and(matched, number <= max_spans)
     flat = pieces.flat_values
-    replaced = tf.where(masked.flat_values, _sentinels(number.flat_values), flat)
-    joined = tf.strings.reduce_join(pieces.with_flat_values(replaced), axis=1)
     if terms is not None:
         is_term = masked.flat_values & ~tf.strings.regex_full_match(
             flat, spans_lib.SPAN_PATTERN_SOURCE)
@@ -146,6 +154,11 @@ def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None):
     else:
         is_term = tf.zeros_like(masked.flat_values)
         target_values = flat
+    sentinels = _sentinels(number.flat_values)
+    if kinds:
+        sentinels = _kind_marks(flat, is_term) + sentinels
+    replaced = tf.where(masked.flat_values, sentinels, flat)
+    joined = tf.strings.reduce_join(pieces.with_flat_values(replaced), axis=1)
     keep = lambda values: tf.ragged.boolean_mask(pieces.with_flat_values(values), masked)
     return {"text": clean(joined), "spans": tf.ragged.boolean_mask(pieces, masked),
             "targets": keep(target_values), "is_term": keep(is_term),
@@ -172,11 +185,12 @@ def unmask(translations, masked, rows=None):
     if rows is not None:
         spans, lead, trail, is_term = (tf.gather(spans, rows), tf.gather(lead, rows),
                                        tf.gather(trail, rows), tf.gather(is_term, rows))
-    pieces, is_sentinel = _pieces(translations, spans_lib.SENTINEL_PATTERN)
+    pieces, is_sentinel = _pieces(translations, spans_lib.MARK_PATTERN)
     flat_pieces, flat_sentinel = pieces.flat_values, is_sentinel.flat_values
     digits = tf.strings.regex_replace(flat_pieces, "[^0-9]", "")
-    index = tf.where(flat_sentinel,
-                     tf.strings.to_number(tf.where(flat_sentinel, digits, "0"), tf.int32) - 1,
+    numbered = flat_sentinel & tf.not_equal(digits, "")  # a kind mark has none: invented
+    index = tf.where(numbered,
+                     tf.strings.to_number(tf.where(numbered, digits, "0"), tf.int32) - 1,
                      -1)
     hypothesis = tf.cast(pieces.value_rowids(), tf.int32)
     count = tf.gather(spans.row_lengths(), hypothesis)
@@ -192,13 +206,23 @@ def unmask(translations, masked, rows=None):
     slot = tf.where(known, hypothesis * limit + index, hypotheses * limit)
     seen = tf.math.unsorted_segment_sum(tf.ones_like(slot), slot, hypotheses * limit + 1)
     seen = tf.reshape(seen[:-1], [hypotheses, limit])
-    expected = tf.sequence_mask(spans.row_lengths(), limit, dtype=tf.int32)
+    # Spans are counted by their text, as `spans.unmask` counts them: each
+    # sentinel counts for the first span equal to its own.
+    dense = spans.to_tensor("")
+    width = tf.shape(dense)[1]
     # A term's sentinel may be missing or repeated (the glossary check judges the text).
-    term_slot = is_term.to_tensor(False, shape=[hypotheses, limit])
+    counted = (tf.sequence_mask(spans.row_lengths(), width)
+               & ~is_term.to_tensor(False, shape=[hypotheses, width]))
+    same = tf.equal(dense[:, :, None], dense[:, None, :]) & counted[:, None, :]
+    always = tf.ones([hypotheses, width, 1], tf.int32)  # no argmax over an empty axis
+    group = tf.argmax(tf.concat([tf.cast(same, tf.int32), always], 2), axis=2,
+                      output_type=tf.int32)
+    members = tf.one_hot(group, width, dtype=tf.int32) * tf.cast(counted, tf.int32)[:, :, None]
+    written = tf.reduce_sum(seen[:, :width, None] * members, axis=1)
+    wanted = tf.reduce_sum(members, axis=1)
     invented = tf.math.unsorted_segment_sum(
         tf.cast(flat_sentinel & ~known, tf.int32), hypothesis, hypotheses)
-    ok = (tf.reduce_all(tf.equal(seen, expected) | term_slot, axis=1)
-          & tf.equal(invented, 0))
+    ok = tf.reduce_all(tf.equal(written, wanted), axis=1) & tf.equal(invented, 0)
     dressed = tf.where(tf.equal(text, ""), "", lead + text + trail)
     return dressed, ok
 

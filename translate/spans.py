@@ -9,8 +9,8 @@ alternative that matches, so they find the same spans.
 
 The spans, in the order they are tried at one position:
 
-* a sentinel-shaped text already in the message (`｟3｠`), so that it can never
-  be confused with the sentinels masking makes;
+* a sentinel-shaped text already in the message (`｟3｠`, `｟tag｠`), so that it
+  can never be confused with the sentinels and kind marks masking makes;
 * whitespace that is not a single space: a line break, a tab, two or more
   spaces (`newlines`, `tabs` and `doublespacing` of the localisation checks);
   leading and trailing whitespace is split off before (`Masked.lead`,
@@ -33,7 +33,11 @@ The spans, in the order they are tried at one position:
 
 Masking (`mask`) replaces the first `MAX_SPANS` spans of a message by the
 sentinels `｟1｠`, `｟2｠`, ... in order (reserved SentencePiece symbols, see
-`translate.tokenizer`); spans after those stay text. `unmask` puts each span
+`translate.tokenizer`); spans after those stay text. With `kinds`, each
+sentinel of the source follows its span's kind mark (`｟number｠｟1｠` for
+`%d`, `｟tag｠｟2｠` for `<b>`: `SPAN_KINDS`), so the model still sees what a
+span is (a number asks for a plural, a tag opens a phrase); translations
+hold sentinels only. `unmask` puts each span
 back by its index, so reordered placeholders come back right, and tells
 whether every sentinel came back exactly once (`Unmasked.ok`). Training
 pairs are masked with `mask_pair`: a target span equal to a source span gets
@@ -44,6 +48,7 @@ character marks them is a catalog's convention, not visible in a message,
 and is handled where it is known (`translate po --accelerator`).
 """
 
+import collections
 import dataclasses
 import re
 
@@ -91,13 +96,16 @@ _MARKUP = "|".join([
 _URL_END = "[^\\t\\n\\r\\f\\v <>\"'.,;:!?)\\]}]"
 _URL_BODY = "[^\\t\\n\\r\\f\\v <>\"']"
 
+_URL = f"(?:[A-Za-z][A-Za-z0-9+.-]*://|mailto:|www\\.){_URL_BODY}*{_URL_END}"
+_EMAIL = "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)+"
+
 SPAN_PATTERN_SOURCE = "|".join([
-    SENTINEL_OPEN + "[0-9]+" + SENTINEL_CLOSE,
+    SENTINEL_OPEN + "(?:[0-9]+|[a-z]+)" + SENTINEL_CLOSE,
     f"{_WS}{{2,}}|[\\t\\n\\r\\f\\v]",
     _MARKUP,
     "&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);",
-    f"(?:(?:[A-Za-z][A-Za-z0-9+.-]*://|mailto:|www\\.){_URL_BODY}*{_URL_END})",
-    "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)+",
+    f"(?:{_URL})",
+    _EMAIL,
     "\\{\\{ *[A-Za-z_][A-Za-z0-9_.|: ]*\\}\\}|\\{%[^{}%]*%\\}",
     placeholders.PLACEHOLDER_SOURCE,
 ])
@@ -105,7 +113,35 @@ SPAN_PATTERN_SOURCE = "|".join([
 
 SPAN_PATTERN = re.compile(SPAN_PATTERN_SOURCE)
 
-_SENTINEL = re.compile(SENTINEL_PATTERN)
+SPAN_KINDS = (
+    ("space", f"{_WS}+"),
+    ("end", "</.*"),
+    ("tag", "<.*"),
+    ("entity", "&.*"),
+    ("link", f"{_URL}|{_EMAIL}"),
+    ("percent", "%%"),
+    ("number", "%.*[diouxXeEfFgGaA]|\\{[^{}]*:[^{}]*[bdeEfFgGnoxX%]\\}"),
+)
+"""What kind of span a span is, for the model: `(kind, pattern)`, the first
+pattern matching the whole span wins (`span_kind`); a span none matches is a
+`field` (`%s`, `%(name)s`, `{0}`, `$HOME`, a template field), a masked
+glossary term a `term`. `end` is an end tag, `tag` any other tag or a comment."""
+
+KINDS = (*(kind for kind, _ in SPAN_KINDS), "field", "term")
+
+KIND_MARKS = {kind: f"{SENTINEL_OPEN}{kind}{SENTINEL_CLOSE}" for kind in KINDS}
+"""The reserved symbols that tell the model a span's kind: `｟number｠`, ...
+With kinds (`mask(..., kinds=True)`), a source span becomes its kind's mark
+and its sentinel (`｟number｠｟1｠`); translations have sentinels only."""
+
+MARK_PATTERN = SENTINEL_OPEN + "([0-9]{1,4}|[a-z]{1,16})" + SENTINEL_CLOSE
+"""What unmasking reads in a translation: a sentinel (its number), or a kind
+mark, which a translation should never have (invented, like an unknown
+sentinel)."""
+
+_KIND_PATTERNS = [(kind, re.compile("(?s)" + pattern)) for kind, pattern in SPAN_KINDS]
+
+_MARK = re.compile(MARK_PATTERN)
 
 # The export's input cleanup, for the Python path: control characters and
 # Unicode separators become one space (RE2's [\p{Cc}\p{Z}]+ there).
@@ -181,7 +217,8 @@ class Unmasked:
             other did.
         missing: the spans whose sentinel the translation lacks.
         repeated: spans whose sentinel came back more than once.
-        invented: sentinels in the translation that the source did not have.
+        invented: sentinels in the translation that the source did not have,
+            and kind marks (removed).
     """
 
     text: str
@@ -195,7 +232,15 @@ def _sentinel_for(index):
     return SENTINELS[index]
 
 
-def mask(text, max_spans=MAX_SPANS, terms=None):
+def span_kind(span):
+    """The kind of a protected span (`SPAN_KINDS`): `"number"` for `%d`, ..."""
+    for kind, pattern in _KIND_PATTERNS:
+        if pattern.fullmatch(span):
+            return kind
+    return "field"
+
+
+def mask(text, max_spans=MAX_SPANS, terms=None, kinds=False):
     """Masks a message for the model.
 
     Args:
@@ -204,6 +249,9 @@ def mask(text, max_spans=MAX_SPANS, terms=None):
         terms: a `translate.glossary.Glossary` whose terms are masked too
             (each a sentinel that unmasking replaces by the term's target),
             or None. A term inside a span is part of the span.
+        kinds: put each span's kind mark before its sentinel (`KIND_MARKS`),
+            for a model whose tokenizer has them
+            (`translate.tokenizer.marks_span_kinds`).
 
     Returns:
         A `Masked`. A NUL character is read as a space (the graph's regex
@@ -217,19 +265,21 @@ def mask(text, max_spans=MAX_SPANS, terms=None):
         found = match.group()
         if len(spans) >= max_spans:
             return found
-        if pattern is not SPAN_PATTERN and terms.is_term(found):
+        term = pattern is not SPAN_PATTERN and terms.is_term(found)
+        if term:
             term_indices.append(len(spans))
             targets.append(terms.target(found))
         else:
             targets.append(found)
         spans.append(found)
-        return _sentinel_for(len(spans) - 1)
+        mark = KIND_MARKS["term" if term else span_kind(found)] if kinds else ""
+        return mark + _sentinel_for(len(spans) - 1)
 
     masked = pattern.sub(replace, core)
     return Masked(clean(masked), tuple(spans), lead, trail, tuple(targets), tuple(term_indices))
 
 
-def mask_pair(source, target, max_spans=MAX_SPANS):
+def mask_pair(source, target, max_spans=MAX_SPANS, kinds=False):
     """Masks a training pair: a target span equal to a source span gets its sentinel.
 
     Each source span is used once, first come first served, so a message
@@ -238,12 +288,12 @@ def mask_pair(source, target, max_spans=MAX_SPANS):
 
     Args:
         source, target: the pair (as the corpus stores them).
-        max_spans: as for `mask`.
+        max_spans, kinds: as for `mask` (kind marks go to the source only).
 
     Returns:
         `(masked_source, masked_target)` strings.
     """
-    masked = mask(source, max_spans)
+    masked = mask(source, max_spans, kinds=kinds)
     free = {}
     for index, span in enumerate(masked.spans):
         free.setdefault(span, []).append(index)
@@ -268,26 +318,31 @@ def unmask(translation, masked):
     Returns:
         An `Unmasked`: the text with each sentinel replaced by its target
         (the span, or a glossary term's target; an invented one removed) and
-        the source's lead and trail around it. A term's sentinel missing or
-        repeated does not make it not `ok`: that is the glossary check's to
-        judge, on the text.
+        the source's lead and trail around it. Spans are counted by their
+        text: a message with `%s` twice is `ok` when the translation writes
+        two sentinels of a `%s`, whichever (the text is the same). A term's
+        sentinel missing or repeated does not make it not `ok`: that is the
+        glossary check's to judge, on the text.
     """
     counts = [0] * len(masked.spans)
     invented = []
 
     def replace(match):
-        index = int(match.group(1)) - 1
+        index = int(match.group(1)) - 1 if match.group(1).isdigit() else -1
         if 0 <= index < len(masked.spans):
             counts[index] += 1
             return masked.targets[index]
         invented.append(match.group())
         return ""
 
-    text = _SENTINEL.sub(replace, translation)
-    spans = [(s, n) for i, (s, n) in enumerate(zip(masked.spans, counts))
-             if i not in masked.terms]
-    missing = tuple(s for s, n in spans if n == 0)
-    repeated = tuple(s for s, n in spans if n > 1)
+    text = _MARK.sub(replace, translation)
+    written, wanted = collections.Counter(), collections.Counter()
+    for index, (span, count) in enumerate(zip(masked.spans, counts)):
+        if index not in masked.terms:
+            written[span] += count
+            wanted[span] += 1
+    missing = tuple(s for s in wanted for _ in range(wanted[s] - written[s]))
+    repeated = tuple(s for s in wanted if written[s] > wanted[s])
     dressed = masked.lead + text + masked.trail if text else ""
     return Unmasked(dressed, not (missing or repeated or invented), missing, repeated,
                     tuple(invented))
