@@ -196,7 +196,7 @@ def test_sentinels_and_kind_marks_are_one_piece_each(trained):
         assert masking_of(sp) == {"mask_spans": True, "span_kinds": True}
         masked = spans.mask("Delete %d files in <b>%s</b>", kinds=True).text
         marks = [p for p in sp.encode_as_pieces(masked) if p.startswith("｟")]
-        assert marks == ["｟number｠", "｟1｠", "｟tag｠", "｟2｠", "｟field｠", "｟3｠", "｟end｠", "｟4｠"]
+        assert marks == ["｟1｠", "｟tag｠", "｟2｠", "｟3｠", "｟end｠", "｟4｠"]
 
 
 def test_a_model_with_sentinels_only_masks_without_kinds(tmp_path, corpus):

@@ -107,12 +107,15 @@ def _term_targets(pieces, sources, targets):
     return tf.gather(tf.concat([targets, [""]], 0), pick)
 
 
-def _kind_marks(pieces, is_term):
-    """Each piece's kind mark (`spans.span_kind`; `term` where `is_term`)."""
+def _source_marks(pieces, is_term):
+    """What the source shows before each piece's sentinel (`spans.source_mark`;
+    the `term` mark where `is_term`)."""
     marks = tf.fill(tf.shape(pieces), spans_lib.KIND_MARKS["field"])
     for kind, pattern in reversed(spans_lib.SPAN_KINDS):  # the first listed wins
         marks = tf.where(tf.strings.regex_full_match(pieces, "(?s)" + pattern),
                          spans_lib.KIND_MARKS[kind], marks)
+    marks = tf.where(tf.strings.regex_full_match(pieces, spans_lib.VERBATIM_SOURCE), pieces,
+                     marks)
     return tf.where(is_term, spans_lib.KIND_MARKS["term"], marks)
 
 
@@ -125,7 +128,7 @@ def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None, kinds=False):
         terms: None, or `(sources, targets)`, `tf.string` `[terms]` each: a
             glossary whose terms are masked too (as `spans.mask` with a
             `Glossary`); any order, the first of equal sources wins.
-        kinds: each sentinel after its span's kind mark, as `spans.mask`.
+        kinds: each sentinel after what the span is, as `spans.mask`.
 
     Returns:
         A dict: `text` (`[batch]`, the masked, cleaned core the model reads),
@@ -156,7 +159,7 @@ def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None, kinds=False):
         target_values = flat
     sentinels = _sentinels(number.flat_values)
     if kinds:
-        sentinels = _kind_marks(flat, is_term) + sentinels
+        sentinels = _source_marks(flat, is_term) + sentinels
     replaced = tf.where(masked.flat_values, sentinels, flat)
     joined = tf.strings.reduce_join(pieces.with_flat_values(replaced), axis=1)
     keep = lambda values: tf.ragged.boolean_mask(pieces.with_flat_values(values), masked)

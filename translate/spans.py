@@ -34,10 +34,13 @@ The spans, in the order they are tried at one position:
 Masking (`mask`) replaces the first `MAX_SPANS` spans of a message by the
 sentinels `｟1｠`, `｟2｠`, ... in order (reserved SentencePiece symbols, see
 `translate.tokenizer`); spans after those stay text. With `kinds`, each
-sentinel of the source follows its span's kind mark (`｟number｠｟1｠` for
-`%d`, `｟tag｠｟2｠` for `<b>`: `SPAN_KINDS`), so the model still sees what a
-span is (a number asks for a plural, a tag opens a phrase); translations
-hold sentinels only. `unmask` puts each span
+sentinel of the source follows what the span is, so that the model reads
+what it would read unmasked: a placeholder or template field itself
+(`%d｟1｠`, `%(site_name)s｟2｠`: a number asks for a plural, a name says what
+it stands for, a `%.250s` which program's style to keep), anything else its
+kind's mark (`｟tag｠｟3｠` for `<a href="...">`, `｟end｠`, `｟link｠`,
+`｟entity｠`, `｟space｠`: `SPAN_KINDS`), so that long markup and URLs cost
+two pieces. Translations hold sentinels only. `unmask` puts each span
 back by its index, so reordered placeholders come back right, and tells
 whether every sentinel came back exactly once (`Unmasked.ok`). Training
 pairs are masked with `mask_pair`: a target span equal to a source span gets
@@ -98,6 +101,8 @@ _URL_BODY = "[^\\t\\n\\r\\f\\v <>\"']"
 
 _URL = f"(?:[A-Za-z][A-Za-z0-9+.-]*://|mailto:|www\\.){_URL_BODY}*{_URL_END}"
 _EMAIL = "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)+"
+_FIELDS = "|".join(["\\{\\{ *[A-Za-z_][A-Za-z0-9_.|: ]*\\}\\}|\\{%[^{}%]*%\\}",  # templates
+                    placeholders.PLACEHOLDER_SOURCE])
 
 SPAN_PATTERN_SOURCE = "|".join([
     SENTINEL_OPEN + "(?:[0-9]+|[a-z]+)" + SENTINEL_CLOSE,
@@ -106,8 +111,7 @@ SPAN_PATTERN_SOURCE = "|".join([
     "&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);",
     f"(?:{_URL})",
     _EMAIL,
-    "\\{\\{ *[A-Za-z_][A-Za-z0-9_.|: ]*\\}\\}|\\{%[^{}%]*%\\}",
-    placeholders.PLACEHOLDER_SOURCE,
+    _FIELDS,
 ])
 """The pattern as a string: what `translate.masking` hands to RE2."""
 
@@ -119,20 +123,21 @@ SPAN_KINDS = (
     ("tag", "<.*"),
     ("entity", "&.*"),
     ("link", f"{_URL}|{_EMAIL}"),
-    ("percent", "%%"),
-    ("number", "%.*[diouxXeEfFgGaA]|\\{[^{}]*:[^{}]*[bdeEfFgGnoxX%]\\}"),
 )
-"""What kind of span a span is, for the model: `(kind, pattern)`, the first
-pattern matching the whole span wins (`span_kind`); a span none matches is a
-`field` (`%s`, `%(name)s`, `{0}`, `$HOME`, a template field), a masked
-glossary term a `term`. `end` is an end tag, `tag` any other tag or a comment."""
+"""The kinds of the spans that are no placeholders: `(kind, pattern)`, the
+first pattern matching the whole span wins (`span_kind`); `end` is an end
+tag, `tag` any other tag or a comment, a span none matches (sentinel-shaped
+text) a `field`, and a masked glossary term a `term`."""
 
 KINDS = (*(kind for kind, _ in SPAN_KINDS), "field", "term")
 
 KIND_MARKS = {kind: f"{SENTINEL_OPEN}{kind}{SENTINEL_CLOSE}" for kind in KINDS}
-"""The reserved symbols that tell the model a span's kind: `｟number｠`, ...
-With kinds (`mask(..., kinds=True)`), a source span becomes its kind's mark
-and its sentinel (`｟number｠｟1｠`); translations have sentinels only."""
+"""The reserved symbols that tell the model what a span that is no
+placeholder is: `｟tag｠`, `｟link｠`, ..."""
+
+VERBATIM_SOURCE = f"(?:{_FIELDS})"
+"""The spans a source shows as they are before their sentinel (`source_mark`):
+placeholders and template fields."""
 
 MARK_PATTERN = SENTINEL_OPEN + "([0-9]{1,4}|[a-z]{1,16})" + SENTINEL_CLOSE
 """What unmasking reads in a translation: a sentinel (its number), or a kind
@@ -140,6 +145,7 @@ mark, which a translation should never have (invented, like an unknown
 sentinel)."""
 
 _KIND_PATTERNS = [(kind, re.compile("(?s)" + pattern)) for kind, pattern in SPAN_KINDS]
+_VERBATIM = re.compile(VERBATIM_SOURCE)
 
 _MARK = re.compile(MARK_PATTERN)
 
@@ -233,11 +239,16 @@ def _sentinel_for(index):
 
 
 def span_kind(span):
-    """The kind of a protected span (`SPAN_KINDS`): `"number"` for `%d`, ..."""
+    """The kind of a protected span that is no placeholder (`SPAN_KINDS`): `"tag"` for `<b>`, ..."""
     for kind, pattern in _KIND_PATTERNS:
         if pattern.fullmatch(span):
             return kind
     return "field"
+
+
+def source_mark(span):
+    """What a source shows of a span before its sentinel, with kinds (see the module doc)."""
+    return span if _VERBATIM.fullmatch(span) else KIND_MARKS[span_kind(span)]
 
 
 def mask(text, max_spans=MAX_SPANS, terms=None, kinds=False):
@@ -249,8 +260,8 @@ def mask(text, max_spans=MAX_SPANS, terms=None, kinds=False):
         terms: a `translate.glossary.Glossary` whose terms are masked too
             (each a sentinel that unmasking replaces by the term's target),
             or None. A term inside a span is part of the span.
-        kinds: put each span's kind mark before its sentinel (`KIND_MARKS`),
-            for a model whose tokenizer has them
+        kinds: show each span before its sentinel (`source_mark`), for a
+            model whose tokenizer has the kind marks
             (`translate.tokenizer.marks_span_kinds`).
 
     Returns:
@@ -272,7 +283,7 @@ def mask(text, max_spans=MAX_SPANS, terms=None, kinds=False):
         else:
             targets.append(found)
         spans.append(found)
-        mark = KIND_MARKS["term" if term else span_kind(found)] if kinds else ""
+        mark = (KIND_MARKS["term"] if term else source_mark(found)) if kinds else ""
         return mark + _sentinel_for(len(spans) - 1)
 
     masked = pattern.sub(replace, core)
