@@ -177,7 +177,7 @@ def _decode(cleaned, masked, termed, *, model, source_tokenizer, target_tokenize
     valid = tf.reshape(score, [-1]) > decoding.NEG_INF / 2  # a beam that never scored
     rows = tf.repeat(tf.range(batch), width)
     if masked is not None:
-        text, ok = masking.unmask(text, masked, rows)
+        text, ok = masking.unmask(text, masked, rows, kinds=settings["span_kinds"])
     else:
         ok = tf.ones_like(valid)
     text = tf.where(valid, text, "")

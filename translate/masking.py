@@ -109,14 +109,14 @@ def _term_targets(pieces, sources, targets):
 
 def _source_marks(pieces, is_term):
     """What the source shows before each piece's sentinel (`spans.source_mark`;
-    the `term` mark where `is_term`)."""
+    `spans.TERM_MARK` where `is_term`)."""
     marks = tf.fill(tf.shape(pieces), spans_lib.KIND_MARKS["field"])
     for kind, pattern in reversed(spans_lib.SPAN_KINDS):  # the first listed wins
         marks = tf.where(tf.strings.regex_full_match(pieces, "(?s)" + pattern),
                          spans_lib.KIND_MARKS[kind], marks)
     marks = tf.where(tf.strings.regex_full_match(pieces, spans_lib.VERBATIM_SOURCE), pieces,
                      marks)
-    return tf.where(is_term, spans_lib.KIND_MARKS["term"], marks)
+    return tf.where(is_term, spans_lib.TERM_MARK, marks)
 
 
 def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None, kinds=False):
@@ -168,7 +168,7 @@ def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None, kinds=False):
             "lead": lead, "trail": trail}
 
 
-def unmask(translations, masked, rows=None):
+def unmask(translations, masked, rows=None, kinds=False):
     """Puts the spans back into translations of masked messages.
 
     Args:
@@ -176,6 +176,8 @@ def unmask(translations, masked, rows=None):
         masked: `mask`'s result for the sources.
         rows: `int32` `[hypotheses]`, the source row of each hypothesis; None
             when they are one per source, in order.
+        kinds: the sources were masked with kinds: a sentinel is read with
+            the mark before it (`spans.MARKED_PATTERN`).
 
     Returns:
         `(text, ok)`: `[hypotheses]` strings with each sentinel replaced by
@@ -188,10 +190,13 @@ def unmask(translations, masked, rows=None):
     if rows is not None:
         spans, lead, trail, is_term = (tf.gather(spans, rows), tf.gather(lead, rows),
                                        tf.gather(trail, rows), tf.gather(is_term, rows))
-    pieces, is_sentinel = _pieces(translations, spans_lib.MARK_PATTERN)
+    pattern = spans_lib.MARKED_PATTERN if kinds else spans_lib.MARK_PATTERN
+    pieces, is_sentinel = _pieces(translations, pattern)
     flat_pieces, flat_sentinel = pieces.flat_values, is_sentinel.flat_values
-    digits = tf.strings.regex_replace(flat_pieces, "[^0-9]", "")
-    numbered = flat_sentinel & tf.not_equal(digits, "")  # a kind mark has none: invented
+    sentinel_end = f"{spans_lib.SENTINEL_OPEN}([0-9]+){spans_lib.SENTINEL_CLOSE}$"
+    # A kind mark alone has no number: invented.
+    numbered = flat_sentinel & tf.strings.regex_full_match(flat_pieces, "(?s).*" + sentinel_end)
+    digits = tf.strings.regex_replace(flat_pieces, "(?s)^.*" + sentinel_end, "\\1")
     index = tf.where(numbered,
                      tf.strings.to_number(tf.where(numbered, digits, "0"), tf.int32) - 1,
                      -1)

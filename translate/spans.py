@@ -127,9 +127,9 @@ SPAN_KINDS = (
 """The kinds of the spans that are no placeholders: `(kind, pattern)`, the
 first pattern matching the whole span wins (`span_kind`); `end` is an end
 tag, `tag` any other tag or a comment, a span none matches (sentinel-shaped
-text) a `field`, and a masked glossary term a `term`."""
+text) a `field`."""
 
-KINDS = (*(kind for kind, _ in SPAN_KINDS), "field", "term")
+KINDS = (*(kind for kind, _ in SPAN_KINDS), "field")
 
 KIND_MARKS = {kind: f"{SENTINEL_OPEN}{kind}{SENTINEL_CLOSE}" for kind in KINDS}
 """The reserved symbols that tell the model what a span that is no
@@ -139,15 +139,28 @@ VERBATIM_SOURCE = f"(?:{_FIELDS})"
 """The spans a source shows as they are before their sentinel (`source_mark`):
 placeholders and template fields."""
 
-MARK_PATTERN = SENTINEL_OPEN + "([0-9]{1,4}|[a-z]{1,16})" + SENTINEL_CLOSE
-"""What unmasking reads in a translation: a sentinel (its number), or a kind
-mark, which a translation should never have (invented, like an unknown
+TERM_MARK = "%s"
+"""What a masked glossary term shows before its sentinel: a string
+placeholder, the span the model knows best (terms are in no training pair)."""
+
+MARK_PATTERN = SENTINEL_OPEN + "(?:[0-9]{1,4}|[a-z]{1,16})" + SENTINEL_CLOSE
+"""What unmasking reads in a translation: a sentinel, or a kind mark standing
+alone, which a translation should never have (invented, like an unknown
 sentinel)."""
+
+MARKED_PATTERN = (f"(?:{VERBATIM_SOURCE}|{SENTINEL_OPEN}[a-z]{{1,16}}{SENTINEL_CLOSE})?"
+                  f"{SENTINEL_OPEN}[0-9]{{1,4}}{SENTINEL_CLOSE}|{MARK_PATTERN}")
+"""What unmasking reads in a translation of text masked with kinds: a
+sentinel with whatever mark stands right before it (the whole becomes the
+span: which mark the model wrote does not change the text), else as
+`MARK_PATTERN`."""
 
 _KIND_PATTERNS = [(kind, re.compile("(?s)" + pattern)) for kind, pattern in SPAN_KINDS]
 _VERBATIM = re.compile(VERBATIM_SOURCE)
 
 _MARK = re.compile(MARK_PATTERN)
+_MARKED = re.compile(MARKED_PATTERN)
+_NUMBER = re.compile(SENTINEL_OPEN + "([0-9]+)" + SENTINEL_CLOSE + "$")
 
 # The export's input cleanup, for the Python path: control characters and
 # Unicode separators become one space (RE2's [\p{Cc}\p{Z}]+ there).
@@ -198,6 +211,8 @@ class Masked:
         targets: what each sentinel becomes in the translation: its span,
             or for a glossary term the term's target (default: `spans`).
         terms: the indices of the sentinels that stand for glossary terms.
+        kinds: masked with kinds (`mask`): each sentinel follows its span's
+            mark, in the source and in translations.
     """
 
     text: str
@@ -206,6 +221,7 @@ class Masked:
     trail: str = ""
     targets: tuple = None
     terms: tuple = ()
+    kinds: bool = False
 
     def __post_init__(self):
         if self.targets is None:
@@ -283,11 +299,12 @@ def mask(text, max_spans=MAX_SPANS, terms=None, kinds=False):
         else:
             targets.append(found)
         spans.append(found)
-        mark = (KIND_MARKS["term"] if term else source_mark(found)) if kinds else ""
+        mark = (TERM_MARK if term else source_mark(found)) if kinds else ""
         return mark + _sentinel_for(len(spans) - 1)
 
     masked = pattern.sub(replace, core)
-    return Masked(clean(masked), tuple(spans), lead, trail, tuple(targets), tuple(term_indices))
+    return Masked(clean(masked), tuple(spans), lead, trail, tuple(targets), tuple(term_indices),
+                  kinds)
 
 
 def mask_pair(source, target, max_spans=MAX_SPANS, kinds=False):
@@ -299,7 +316,8 @@ def mask_pair(source, target, max_spans=MAX_SPANS, kinds=False):
 
     Args:
         source, target: the pair (as the corpus stores them).
-        max_spans, kinds: as for `mask` (kind marks go to the source only).
+        max_spans, kinds: as for `mask` (the target's sentinels follow
+            their marks too).
 
     Returns:
         `(masked_source, masked_target)` strings.
@@ -314,7 +332,7 @@ def mask_pair(source, target, max_spans=MAX_SPANS, kinds=False):
         indices = free.get(match.group())
         if not indices:
             return match.group()
-        return _sentinel_for(indices.pop(0))
+        return (source_mark(match.group()) if kinds else "") + _sentinel_for(indices.pop(0))
 
     return masked.text, clean(SPAN_PATTERN.sub(replace, core))
 
@@ -339,14 +357,15 @@ def unmask(translation, masked):
     invented = []
 
     def replace(match):
-        index = int(match.group(1)) - 1 if match.group(1).isdigit() else -1
+        number = _NUMBER.search(match.group())
+        index = int(number.group(1)) - 1 if number else -1
         if 0 <= index < len(masked.spans):
             counts[index] += 1
             return masked.targets[index]
         invented.append(match.group())
         return ""
 
-    text = _MARK.sub(replace, translation)
+    text = (_MARKED if masked.kinds else _MARK).sub(replace, translation)
     written, wanted = collections.Counter(), collections.Counter()
     for index, (span, count) in enumerate(zip(masked.spans, counts)):
         if index not in masked.terms:
