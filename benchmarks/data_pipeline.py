@@ -35,7 +35,7 @@ def pipeline(corpus_dir, batch_tokens, seed=0):
     vocab = tokenizer.vocab_size(Path(corpus_dir) / models["target"])
     ds = dataset.make_dataset(str(Path(corpus_dir) / "train.tsv"), source, target,
                               batch_tokens=batch_tokens, seed=seed, repeat=True,
-                              **tokenizer.masking_of(Path(corpus_dir) / models["source"]))
+                              mask_spans=tokenizer.masks_spans(Path(corpus_dir) / models["source"]))
     return ds, vocab
 
 

@@ -47,7 +47,7 @@ def training_rate(corpus_dir, settings, steps):
     data = dataset.make_dataset(str(Path(corpus_dir) / "train.tsv"), source, target,
                                 batch_tokens=train["batch_tokens"],
                                 max_length=train["max_length"],
-                                **tokenizer.masking_of(
+                                mask_spans=tokenizer.masks_spans(
                                     prepare.tokenizer_paths(corpus_dir)[0])).take(steps).cache()
     tokens = sum(int(tf.math.count_nonzero(t)) for _, t in data)
     rates = []

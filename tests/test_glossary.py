@@ -259,7 +259,7 @@ def fake_translator(search):
 
     translator = Translator.__new__(Translator)
     translator.glossary, translator.term_masking = glossary(), True
-    translator.masks_spans, translator.span_kinds, translator.max_source_length = True, False, 128
+    translator.masks_spans, translator.max_source_length = True, 128
     translator._search = search
     return translator
 

@@ -26,7 +26,6 @@ from translate import masking, spans
     ("Hello {{ user.name }} {% trans %} {{x}} {{literal}}",
      ["{{ user.name }}", "{% trans %}", "{{x}}", "{{literal}}"]),
     ("an old ｟3｠ stays", ["｟3｠"]),
-    ("a ｟tag｠ mark too", ["｟tag｠"]),
 ])
 def test_each_span_type_is_found(text, expected):
     assert spans.find_spans(text) == expected
@@ -102,12 +101,11 @@ def _random_message(rng):
     return rng.choice(["", " ", "\n"]) + "".join(w + g for w, g in zip(words, glue))
 
 
-@pytest.mark.parametrize("kinds", [False, True])
-def test_identity_translation_unmasks_to_the_original(kinds):
+def test_identity_translation_unmasks_to_the_original():
     rng = random.Random(7)
     for _ in range(2000):
         text = _random_message(rng)
-        masked = spans.mask(text, kinds=kinds)
+        masked = spans.mask(text)
         back = spans.unmask(masked.text, masked)
         assert back.ok
         # Masking cleans only single separators; everything else comes back.
@@ -151,60 +149,6 @@ def test_the_graph_unmasks_as_python_does():
         python = spans.unmask(hypothesis, spans.mask(EDGE_CASES[row]))
         assert texts[j].numpy().decode() == python.text, hypothesis
         assert bool(ok[j]) == python.ok, hypothesis
-
-
-@pytest.mark.parametrize("span, mark", [
-    ("%d", "%d"), ("%5.2f", "%5.2f"), ("%(count)d", "%(count)d"), ("{0:d}", "{0:d}"),
-    ("%s", "%s"), ("%(name)s", "%(name)s"), ("{0}", "{0}"), ("$HOME", "$HOME"),
-    ("@GPG@", "@GPG@"), ("%%", "%%"), ("{{ user }}", "{{ user }}"), ("{% trans %}", "{% trans %}"),
-    ("<b>", "｟tag｠"), ("<br/>", "｟tag｠"), ("<!-- x -->", "｟tag｠"), ("</a>", "｟end｠"),
-    ("<a href=\"%(url)s\">", "｟tag｠"), ("&amp;", "｟entity｠"), ("https://x.org/%(a)d", "｟link｠"),
-    ("me@x.org", "｟link｠"), ("\n", "｟space｠"), ("  ", "｟space｠"), ("｟7｠", "｟field｠"),
-])
-def test_a_source_shows_each_placeholder_itself_and_the_kind_of_other_spans(span, mark):
-    assert spans.find_spans(f"a{span}b" if span.isspace() else f"a {span} b") == [span]
-    assert spans.source_mark(span) == mark
-
-
-def test_kinds_mark_each_sentinel_in_source_and_translation():
-    masked = spans.mask("Delete %d files from <b>%(dir)s</b>?", kinds=True)
-    assert masked.text == "Delete %d｟1｠ files from ｟tag｠｟2｠%(dir)s｟3｠｟end｠｟4｠?"
-    source, target = spans.mask_pair("%d of <b>%s</b>", "%d von <b>%s</b> %u", kinds=True)
-    assert (source, target) == ("%d｟1｠ of ｟tag｠｟2｠%s｟3｠｟end｠｟4｠",
-                                "%d｟1｠ von ｟tag｠｟2｠%s｟3｠｟end｠｟4｠ %u")
-    masked = spans.mask("%d files", kinds=True)
-    for translation in ("%d｟1｠ Dateien", "｟1｠ Dateien", "%s｟1｠ Dateien", "｟tag｠｟1｠ Dateien"):
-        back = spans.unmask(translation, masked)
-        assert back.ok and back.text == "%d Dateien", translation  # the sentinel decides
-
-
-def test_a_kind_mark_alone_in_a_translation_is_invented_and_removed():
-    back = spans.unmask("｟1｠ Dateien ｟tag｠", spans.mask("%d files", kinds=True))
-    assert not back.ok and back.invented == ("｟tag｠",) and back.text == "%d Dateien "
-
-
-def test_mark_shaped_text_of_a_message_is_a_span():
-    masked = spans.mask("keep ｟tag｠ as it is", kinds=True)
-    assert masked.spans == ("｟tag｠",) and masked.text == "keep ｟field｠｟1｠ as it is"
-    assert spans.unmask("｟1｠ bleibt", masked).text == "｟tag｠ bleibt"
-
-
-def test_the_graph_marks_kinds_as_python_does():
-    cases = EDGE_CASES + ["%d of %.1f MB, {0:d} {n} %c 100%% <b>x</b><br/> &amp; me@x.org\nend",
-                          "keep ｟tag｠ ｟x｠", "{% a\nb %} {{ x }}"]
-    graph = masking.mask(tf.constant(cases), kinds=True)
-    for i, text in enumerate(cases):
-        assert graph["text"][i].numpy().decode() == spans.mask(text, kinds=True).text, repr(text)
-    hypotheses = [(5, "%(dst)s｟2｠ ｟link｠ %s｟1｠"), (5, "｟tag｠"), (5, "%(src)s｟1｠%(dst)s｟2｠"),
-                  (5, "%d｟1｠x｟2｠%s"), (7, "｟tag｠｟1｠%(email)s｟2｠｟end｠｟3｠"), (8, "a｟1｠"),
-                  (15, "%%｟1｠ %2$d｟3｠ ｟2｠"), (16, " ".join(["%s｟1｠"] * 32))]
-    rows = tf.constant([row for row, _ in hypotheses])
-    texts, ok = masking.unmask(tf.constant([h for _, h in hypotheses]),
-                               masking.mask(tf.constant(EDGE_CASES), kinds=True), rows,
-                               kinds=True)
-    for j, (row, hypothesis) in enumerate(hypotheses):
-        python = spans.unmask(hypothesis, spans.mask(EDGE_CASES[row], kinds=True))
-        assert (texts[j].numpy().decode(), bool(ok[j])) == (python.text, python.ok), hypothesis
 
 
 def test_the_graph_unmasks_sources_without_spans():

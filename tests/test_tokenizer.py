@@ -20,9 +20,8 @@ from messages import TEMPLATES, synthetic_pairs
 from translate.corpus.clean import normalize
 from translate.placeholders import (PLACEHOLDER_PATTERN, find_placeholders,
                                     placeholder_inventory, same_placeholders)
-from translate import spans
-from translate.tokenizer import (SPECIAL_IDS, load_processor, masking_of, sample_sentences,
-                                 tf_tokenizer, train_sentencepiece, train_tokenizers, vocab_size)
+from translate.tokenizer import (SPECIAL_IDS, load_processor, sample_sentences, tf_tokenizer,
+                                 train_sentencepiece, train_tokenizers, vocab_size)
 
 CATALOGS = Path("/usr/share/locale/de/LC_MESSAGES")
 
@@ -187,25 +186,6 @@ def test_each_placeholder_is_one_piece(trained, corpus):
         for pair in pairs:
             pieces = sp.encode_as_pieces(pair[column])
             assert [p for p in pieces if p in protected] == find_placeholders(pair[column])
-
-
-def test_sentinels_and_kind_marks_are_one_piece_each(trained):
-    info, _ = trained
-    for side in ("source", "target"):
-        sp = load_processor(info[side])
-        assert masking_of(sp) == {"mask_spans": True, "span_kinds": True}
-        masked = spans.mask("Delete %d files in <b>%s</b>", kinds=True).text
-        marks = [p for p in sp.encode_as_pieces(masked) if p.startswith("｟")]
-        assert marks == ["｟1｠", "｟tag｠", "｟2｠", "｟3｠", "｟end｠", "｟4｠"]
-
-
-def test_a_model_with_sentinels_only_masks_without_kinds(tmp_path, corpus):
-    texts = [s for pair in corpus[1] for s in pair]
-    model = train_sentencepiece(texts, tmp_path / "old", vocab_size=600,
-                                user_symbols=spans.SENTINELS)
-    assert masking_of(model) == {"mask_spans": True, "span_kinds": False}
-    assert masking_of(train_sentencepiece(texts, tmp_path / "plain", vocab_size=600)) == {
-        "mask_spans": False, "span_kinds": False}
 
 
 def test_in_graph_tokenizer_matches_sentencepiece(trained, sentences):

@@ -185,7 +185,7 @@ def test_checkpoints_hold_every_model_weight(corpus, tmp_path):
     dev = dataset.make_dataset(str(corpus / "dev.tsv"), source, target,
                                batch_tokens=settings["train"]["batch_tokens"],
                                max_length=settings["train"]["max_length"], shuffle=False,
-                               mask_spans=True, span_kinds=True)  # as training read it
+                               mask_spans=True)  # as training read it: the corpus masks
     records = training.read_metrics(tmp_path / "run")
     assert abs(model.evaluate(dev, verbose=0) - min(r["val_loss"] for r in records)) < 1e-3
     # The latest training checkpoint holds every weight too (resumption).

@@ -32,7 +32,7 @@ def bucket_boundaries(max_length, step=8):
     return list(range(step + 1, max_length + 1, step))
 
 
-def read_tsv_lines(paths, mask_spans=False, span_kinds=False):
+def read_tsv_lines(paths, mask_spans=False):
     """`(source, target)` string pairs from TSV files, in-graph.
 
     Args:
@@ -41,13 +41,12 @@ def read_tsv_lines(paths, mask_spans=False, span_kinds=False):
             for a masking tokenizer. The pairs are then read and masked in
             Python, once, and held in memory (a corpus of catalogs is some
             megabytes; masking needs the source's spans to mask the target).
-        span_kinds: with `mask_spans`, mark each source span's kind.
 
     Returns:
         A `tf.data.Dataset` of `(source, target)` scalar strings.
     """
     if mask_spans:
-        pairs = [spans.mask_pair(p.source, p.target, kinds=span_kinds)
+        pairs = [spans.mask_pair(p.source, p.target)
                  for path in ([paths] if isinstance(paths, str) else paths)
                  for p in read_tsv(path)]
         sources, targets = zip(*pairs) if pairs else ((), ())
@@ -97,7 +96,7 @@ def tokenize_pairs(pairs, source_tokenizer, target_tokenizer, batch=256):
 def make_dataset(paths, source_tokenizer, target_tokenizer, *,
                  batch_tokens=4096, max_length=64, shuffle=True,
                  shuffle_buffer=50_000, seed=0, reshuffle_each_iteration=True,
-                 repeat=False, mask_spans=False, span_kinds=False):
+                 repeat=False, mask_spans=False):
     """The training (or evaluation) pipeline.
 
     Args:
@@ -114,9 +113,8 @@ def make_dataset(paths, source_tokenizer, target_tokenizer, *,
         reshuffle_each_iteration: a new order for each pass over the data;
             off, every pass gives the same batches (exact resumption).
         repeat: repeat forever (training by steps).
-        mask_spans, span_kinds: mask protected spans (see
-            `read_tsv_lines`), as `translate.tokenizer.masking_of` the
-            tokenizer says.
+        mask_spans: mask protected spans (see `read_tsv_lines`), for
+            tokenizers that `translate.tokenizer.masks_spans`.
 
     Returns:
         A `tf.data.Dataset` of `({"source", "target_in"}, target_out)` int32
@@ -131,7 +129,7 @@ def make_dataset(paths, source_tokenizer, target_tokenizer, *,
         raise ValueError(
             f"batch_tokens ({batch_tokens}) must be at least max_length ({max_length}) "
             "so that the longest sentence fits in a batch.")
-    pairs = read_tsv_lines(paths, mask_spans, span_kinds)
+    pairs = read_tsv_lines(paths, mask_spans)
     if shuffle:
         pairs = pairs.shuffle(shuffle_buffer, seed=seed,
                               reshuffle_each_iteration=reshuffle_each_iteration)

@@ -177,7 +177,7 @@ def _decode(cleaned, masked, termed, *, model, source_tokenizer, target_tokenize
     valid = tf.reshape(score, [-1]) > decoding.NEG_INF / 2  # a beam that never scored
     rows = tf.repeat(tf.range(batch), width)
     if masked is not None:
-        text, ok = masking.unmask(text, masked, rows, kinds=settings["span_kinds"])
+        text, ok = masking.unmask(text, masked, rows)
     else:
         ok = tf.ones_like(valid)
     text = tf.where(valid, text, "")
@@ -204,9 +204,8 @@ def _hypotheses(text, *, terms=None, **decode):
     text = tf.strings.substr(text, 0, settings["max_input_bytes"], unit="BYTE")
     text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace",
                                         replacement_char=0xFFFD)
-    kinds = settings["span_kinds"]
-    masked = masking.mask(text, kinds=kinds) if settings["masking"] else None
-    termed = masking.mask(text, terms=terms, kinds=kinds) if terms is not None else None
+    masked = masking.mask(text) if settings["masking"] else None
+    termed = masking.mask(text, terms=terms) if terms is not None else None
     cleaned = (masked["text"] if masked is not None
                else clean_text(text, settings["max_input_bytes"]))
     empty = tf.equal(cleaned, "")
@@ -422,7 +421,6 @@ def decoding_settings(run_dir, translator, beam_width=None, length_penalty=None,
         "max_source_length": translator.max_source_length,
         "max_input_bytes": BYTES_PER_SOURCE_TOKEN * translator.max_source_length,
         "masking": translator.masks_spans,
-        "span_kinds": translator.span_kinds,
         "n_best": decode["beam_width"],
         "signatures": {SERVING_SIGNATURE: "beam search, the best hypothesis with format_ok",
                        GREEDY_SIGNATURE: "greedy search",

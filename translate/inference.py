@@ -69,7 +69,6 @@ class Translator:
         self.target = tokenizer.load_processor(target_model)
         self.max_source_length = max_source_length
         self.masks_spans = tokenizer.masks_spans(self.source)
-        self.span_kinds = tokenizer.marks_span_kinds(self.source)
         settings = dict(alpha=length_penalty, max_length_ratio=max_length_ratio,
                         max_length_extra=max_length_extra)
         spec = [tf.TensorSpec([None, None], tf.int32)]
@@ -145,7 +144,7 @@ class Translator:
         if self.masks_spans:
             cut = sentence.encode("utf-8")[: BYTES_PER_SOURCE_TOKEN * self.max_source_length]
             return spans.mask(cut.decode("utf-8", errors="replace"),
-                              terms=self.glossary if terms else None, kinds=self.span_kinds)
+                              terms=self.glossary if terms else None)
         return spans.Masked(sentence, ())
 
     def encode(self, sentences, masked=None):
@@ -273,5 +272,5 @@ class Translator:
         texts, _, attention = self.translate_batch([sentence], alignments=True)
         masked = self.mask(sentence).text
         source = [self.source.id_to_piece(i) for i in self.source.encode(masked)] + ["</s>"]
-        target = self.target.encode(spans.mask(texts[0]).text, out_type=str) + ["</s>"]
+        target = self.target.encode(self.mask(texts[0]).text, out_type=str) + ["</s>"]
         return source, target, attention[0][: len(target), : len(source)]

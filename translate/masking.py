@@ -107,19 +107,7 @@ def _term_targets(pieces, sources, targets):
     return tf.gather(tf.concat([targets, [""]], 0), pick)
 
 
-def _source_marks(pieces, is_term):
-    """What the source shows before each piece's sentinel (`spans.source_mark`;
-    `spans.TERM_MARK` where `is_term`)."""
-    marks = tf.fill(tf.shape(pieces), spans_lib.KIND_MARKS["field"])
-    for kind, pattern in reversed(spans_lib.SPAN_KINDS):  # the first listed wins
-        marks = tf.where(tf.strings.regex_full_match(pieces, "(?s)" + pattern),
-                         spans_lib.KIND_MARKS[kind], marks)
-    marks = tf.where(tf.strings.regex_full_match(pieces, spans_lib.VERBATIM_SOURCE), pieces,
-                     marks)
-    return tf.where(is_term, spans_lib.TERM_MARK, marks)
-
-
-def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None, kinds=False):
+def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None):
     """Masks a batch of messages.
 
     Args:
@@ -128,7 +116,6 @@ def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None, kinds=False):
         terms: None, or `(sources, targets)`, `tf.string` `[terms]` each: a
             glossary whose terms are masked too (as `spans.mask` with a
             `Glossary`); any order, the first of equal sources wins.
-        kinds: each sentinel after what the span is, as `spans.mask`.
 
     Returns:
         A dict: `text` (`[batch]`, the masked, cleaned core the model reads),
@@ -148,6 +135,8 @@ def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None, kinds=False):
     number = tf.cumsum(tf.cast(matched, tf.int32), axis=1)
     masked = tf.logical_and(matched, number <= max_spans)
     flat = pieces.flat_values
+    replaced = tf.where(masked.flat_values, _sentinels(number.flat_values), flat)
+    joined = tf.strings.reduce_join(pieces.with_flat_values(replaced), axis=1)
     if terms is not None:
         is_term = masked.flat_values & ~tf.strings.regex_full_match(
             flat, spans_lib.SPAN_PATTERN_SOURCE)
@@ -157,18 +146,13 @@ def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None, kinds=False):
     else:
         is_term = tf.zeros_like(masked.flat_values)
         target_values = flat
-    sentinels = _sentinels(number.flat_values)
-    if kinds:
-        sentinels = _source_marks(flat, is_term) + sentinels
-    replaced = tf.where(masked.flat_values, sentinels, flat)
-    joined = tf.strings.reduce_join(pieces.with_flat_values(replaced), axis=1)
     keep = lambda values: tf.ragged.boolean_mask(pieces.with_flat_values(values), masked)
     return {"text": clean(joined), "spans": tf.ragged.boolean_mask(pieces, masked),
             "targets": keep(target_values), "is_term": keep(is_term),
             "lead": lead, "trail": trail}
 
 
-def unmask(translations, masked, rows=None, kinds=False):
+def unmask(translations, masked, rows=None):
     """Puts the spans back into translations of masked messages.
 
     Args:
@@ -176,29 +160,24 @@ def unmask(translations, masked, rows=None, kinds=False):
         masked: `mask`'s result for the sources.
         rows: `int32` `[hypotheses]`, the source row of each hypothesis; None
             when they are one per source, in order.
-        kinds: the sources were masked with kinds: a sentinel is read with
-            the mark before it (`spans.MARKED_PATTERN`).
 
     Returns:
         `(text, ok)`: `[hypotheses]` strings with each sentinel replaced by
         its span (an invented one removed) inside the source's lead and trail
-        ("" for an empty translation), and whether every sentinel of the
-        source came back exactly once and none other did.
+        ("" for an empty translation), and whether every span of the source
+        came back as often as the source has it, counted by its text as
+        `spans.unmask` counts, and no sentinel the source lacks came.
     """
     spans, lead, trail = masked["targets"], masked["lead"], masked["trail"]
     is_term = masked["is_term"]
     if rows is not None:
         spans, lead, trail, is_term = (tf.gather(spans, rows), tf.gather(lead, rows),
                                        tf.gather(trail, rows), tf.gather(is_term, rows))
-    pattern = spans_lib.MARKED_PATTERN if kinds else spans_lib.MARK_PATTERN
-    pieces, is_sentinel = _pieces(translations, pattern)
+    pieces, is_sentinel = _pieces(translations, spans_lib.SENTINEL_PATTERN)
     flat_pieces, flat_sentinel = pieces.flat_values, is_sentinel.flat_values
-    sentinel_end = f"{spans_lib.SENTINEL_OPEN}([0-9]+){spans_lib.SENTINEL_CLOSE}$"
-    # A kind mark alone has no number: invented.
-    numbered = flat_sentinel & tf.strings.regex_full_match(flat_pieces, "(?s).*" + sentinel_end)
-    digits = tf.strings.regex_replace(flat_pieces, "(?s)^.*" + sentinel_end, "\\1")
-    index = tf.where(numbered,
-                     tf.strings.to_number(tf.where(numbered, digits, "0"), tf.int32) - 1,
+    digits = tf.strings.regex_replace(flat_pieces, "[^0-9]", "")
+    index = tf.where(flat_sentinel,
+                     tf.strings.to_number(tf.where(flat_sentinel, digits, "0"), tf.int32) - 1,
                      -1)
     hypothesis = tf.cast(pieces.value_rowids(), tf.int32)
     count = tf.gather(spans.row_lengths(), hypothesis)

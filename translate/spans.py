@@ -9,8 +9,8 @@ alternative that matches, so they find the same spans.
 
 The spans, in the order they are tried at one position:
 
-* a sentinel-shaped text already in the message (`｟3｠`, `｟tag｠`), so that it
-  can never be confused with the sentinels and kind marks masking makes;
+* a sentinel-shaped text already in the message (`｟3｠`), so that it can never
+  be confused with the sentinels masking makes;
 * whitespace that is not a single space: a line break, a tab, two or more
   spaces (`newlines`, `tabs` and `doublespacing` of the localisation checks);
   leading and trailing whitespace is split off before (`Masked.lead`,
@@ -33,14 +33,7 @@ The spans, in the order they are tried at one position:
 
 Masking (`mask`) replaces the first `MAX_SPANS` spans of a message by the
 sentinels `｟1｠`, `｟2｠`, ... in order (reserved SentencePiece symbols, see
-`translate.tokenizer`); spans after those stay text. With `kinds`, each
-sentinel of the source follows what the span is, so that the model reads
-what it would read unmasked: a placeholder or template field itself
-(`%d｟1｠`, `%(site_name)s｟2｠`: a number asks for a plural, a name says what
-it stands for, a `%.250s` which program's style to keep), anything else its
-kind's mark (`｟tag｠｟3｠` for `<a href="...">`, `｟end｠`, `｟link｠`,
-`｟entity｠`, `｟space｠`: `SPAN_KINDS`), so that long markup and URLs cost
-two pieces. Translations hold sentinels only. `unmask` puts each span
+`translate.tokenizer`); spans after those stay text. `unmask` puts each span
 back by its index, so reordered placeholders come back right, and tells
 whether every sentinel came back exactly once (`Unmasked.ok`). Training
 pairs are masked with `mask_pair`: a target span equal to a source span gets
@@ -99,68 +92,21 @@ _MARKUP = "|".join([
 _URL_END = "[^\\t\\n\\r\\f\\v <>\"'.,;:!?)\\]}]"
 _URL_BODY = "[^\\t\\n\\r\\f\\v <>\"']"
 
-_URL = f"(?:[A-Za-z][A-Za-z0-9+.-]*://|mailto:|www\\.){_URL_BODY}*{_URL_END}"
-_EMAIL = "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)+"
-_FIELDS = "|".join(["\\{\\{ *[A-Za-z_][A-Za-z0-9_.|: ]*\\}\\}|\\{%[^{}%]*%\\}",  # templates
-                    placeholders.PLACEHOLDER_SOURCE])
-
 SPAN_PATTERN_SOURCE = "|".join([
-    SENTINEL_OPEN + "(?:[0-9]+|[a-z]+)" + SENTINEL_CLOSE,
+    SENTINEL_OPEN + "[0-9]+" + SENTINEL_CLOSE,
     f"{_WS}{{2,}}|[\\t\\n\\r\\f\\v]",
     _MARKUP,
     "&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);",
-    f"(?:{_URL})",
-    _EMAIL,
-    _FIELDS,
+    f"(?:(?:[A-Za-z][A-Za-z0-9+.-]*://|mailto:|www\\.){_URL_BODY}*{_URL_END})",
+    "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)+",
+    "\\{\\{ *[A-Za-z_][A-Za-z0-9_.|: ]*\\}\\}|\\{%[^{}%]*%\\}",
+    placeholders.PLACEHOLDER_SOURCE,
 ])
 """The pattern as a string: what `translate.masking` hands to RE2."""
 
 SPAN_PATTERN = re.compile(SPAN_PATTERN_SOURCE)
 
-SPAN_KINDS = (
-    ("space", f"{_WS}+"),
-    ("end", "</.*"),
-    ("tag", "<.*"),
-    ("entity", "&.*"),
-    ("link", f"{_URL}|{_EMAIL}"),
-)
-"""The kinds of the spans that are no placeholders: `(kind, pattern)`, the
-first pattern matching the whole span wins (`span_kind`); `end` is an end
-tag, `tag` any other tag or a comment, a span none matches (sentinel-shaped
-text) a `field`."""
-
-KINDS = (*(kind for kind, _ in SPAN_KINDS), "field")
-
-KIND_MARKS = {kind: f"{SENTINEL_OPEN}{kind}{SENTINEL_CLOSE}" for kind in KINDS}
-"""The reserved symbols that tell the model what a span that is no
-placeholder is: `｟tag｠`, `｟link｠`, ..."""
-
-VERBATIM_SOURCE = f"(?:{_FIELDS})"
-"""The spans a source shows as they are before their sentinel (`source_mark`):
-placeholders and template fields."""
-
-TERM_MARK = "%s"
-"""What a masked glossary term shows before its sentinel: a string
-placeholder, the span the model knows best (terms are in no training pair)."""
-
-MARK_PATTERN = SENTINEL_OPEN + "(?:[0-9]{1,4}|[a-z]{1,16})" + SENTINEL_CLOSE
-"""What unmasking reads in a translation: a sentinel, or a kind mark standing
-alone, which a translation should never have (invented, like an unknown
-sentinel)."""
-
-MARKED_PATTERN = (f"(?:{VERBATIM_SOURCE}|{SENTINEL_OPEN}[a-z]{{1,16}}{SENTINEL_CLOSE})?"
-                  f"{SENTINEL_OPEN}[0-9]{{1,4}}{SENTINEL_CLOSE}|{MARK_PATTERN}")
-"""What unmasking reads in a translation of text masked with kinds: a
-sentinel with whatever mark stands right before it (the whole becomes the
-span: which mark the model wrote does not change the text), else as
-`MARK_PATTERN`."""
-
-_KIND_PATTERNS = [(kind, re.compile("(?s)" + pattern)) for kind, pattern in SPAN_KINDS]
-_VERBATIM = re.compile(VERBATIM_SOURCE)
-
-_MARK = re.compile(MARK_PATTERN)
-_MARKED = re.compile(MARKED_PATTERN)
-_NUMBER = re.compile(SENTINEL_OPEN + "([0-9]+)" + SENTINEL_CLOSE + "$")
+_SENTINEL = re.compile(SENTINEL_PATTERN)
 
 # The export's input cleanup, for the Python path: control characters and
 # Unicode separators become one space (RE2's [\p{Cc}\p{Z}]+ there).
@@ -211,8 +157,6 @@ class Masked:
         targets: what each sentinel becomes in the translation: its span,
             or for a glossary term the term's target (default: `spans`).
         terms: the indices of the sentinels that stand for glossary terms.
-        kinds: masked with kinds (`mask`): each sentinel follows its span's
-            mark, in the source and in translations.
     """
 
     text: str
@@ -221,7 +165,6 @@ class Masked:
     trail: str = ""
     targets: tuple = None
     terms: tuple = ()
-    kinds: bool = False
 
     def __post_init__(self):
         if self.targets is None:
@@ -239,8 +182,7 @@ class Unmasked:
             other did.
         missing: the spans whose sentinel the translation lacks.
         repeated: spans whose sentinel came back more than once.
-        invented: sentinels in the translation that the source did not have,
-            and kind marks (removed).
+        invented: sentinels in the translation that the source did not have.
     """
 
     text: str
@@ -254,20 +196,7 @@ def _sentinel_for(index):
     return SENTINELS[index]
 
 
-def span_kind(span):
-    """The kind of a protected span that is no placeholder (`SPAN_KINDS`): `"tag"` for `<b>`, ..."""
-    for kind, pattern in _KIND_PATTERNS:
-        if pattern.fullmatch(span):
-            return kind
-    return "field"
-
-
-def source_mark(span):
-    """What a source shows of a span before its sentinel, with kinds (see the module doc)."""
-    return span if _VERBATIM.fullmatch(span) else KIND_MARKS[span_kind(span)]
-
-
-def mask(text, max_spans=MAX_SPANS, terms=None, kinds=False):
+def mask(text, max_spans=MAX_SPANS, terms=None):
     """Masks a message for the model.
 
     Args:
@@ -276,9 +205,6 @@ def mask(text, max_spans=MAX_SPANS, terms=None, kinds=False):
         terms: a `translate.glossary.Glossary` whose terms are masked too
             (each a sentinel that unmasking replaces by the term's target),
             or None. A term inside a span is part of the span.
-        kinds: show each span before its sentinel (`source_mark`), for a
-            model whose tokenizer has the kind marks
-            (`translate.tokenizer.marks_span_kinds`).
 
     Returns:
         A `Masked`. A NUL character is read as a space (the graph's regex
@@ -292,22 +218,19 @@ def mask(text, max_spans=MAX_SPANS, terms=None, kinds=False):
         found = match.group()
         if len(spans) >= max_spans:
             return found
-        term = pattern is not SPAN_PATTERN and terms.is_term(found)
-        if term:
+        if pattern is not SPAN_PATTERN and terms.is_term(found):
             term_indices.append(len(spans))
             targets.append(terms.target(found))
         else:
             targets.append(found)
         spans.append(found)
-        mark = (TERM_MARK if term else source_mark(found)) if kinds else ""
-        return mark + _sentinel_for(len(spans) - 1)
+        return _sentinel_for(len(spans) - 1)
 
     masked = pattern.sub(replace, core)
-    return Masked(clean(masked), tuple(spans), lead, trail, tuple(targets), tuple(term_indices),
-                  kinds)
+    return Masked(clean(masked), tuple(spans), lead, trail, tuple(targets), tuple(term_indices))
 
 
-def mask_pair(source, target, max_spans=MAX_SPANS, kinds=False):
+def mask_pair(source, target, max_spans=MAX_SPANS):
     """Masks a training pair: a target span equal to a source span gets its sentinel.
 
     Each source span is used once, first come first served, so a message
@@ -316,13 +239,12 @@ def mask_pair(source, target, max_spans=MAX_SPANS, kinds=False):
 
     Args:
         source, target: the pair (as the corpus stores them).
-        max_spans, kinds: as for `mask` (the target's sentinels follow
-            their marks too).
+        max_spans: as for `mask`.
 
     Returns:
         `(masked_source, masked_target)` strings.
     """
-    masked = mask(source, max_spans, kinds=kinds)
+    masked = mask(source, max_spans)
     free = {}
     for index, span in enumerate(masked.spans):
         free.setdefault(span, []).append(index)
@@ -332,7 +254,7 @@ def mask_pair(source, target, max_spans=MAX_SPANS, kinds=False):
         indices = free.get(match.group())
         if not indices:
             return match.group()
-        return (source_mark(match.group()) if kinds else "") + _sentinel_for(indices.pop(0))
+        return _sentinel_for(indices.pop(0))
 
     return masked.text, clean(SPAN_PATTERN.sub(replace, core))
 
@@ -357,15 +279,14 @@ def unmask(translation, masked):
     invented = []
 
     def replace(match):
-        number = _NUMBER.search(match.group())
-        index = int(number.group(1)) - 1 if number else -1
+        index = int(match.group(1)) - 1
         if 0 <= index < len(masked.spans):
             counts[index] += 1
             return masked.targets[index]
         invented.append(match.group())
         return ""
 
-    text = (_MARKED if masked.kinds else _MARK).sub(replace, translation)
+    text = _SENTINEL.sub(replace, translation)
     written, wanted = collections.Counter(), collections.Counter()
     for index, (span, count) in enumerate(zip(masked.spans, counts)):
         if index not in masked.terms:

@@ -7,10 +7,7 @@ Models are trained with these fixed choices:
   `mask_pair`'s text, and the sentinels `｟1｠` ... `｟32｠` are user-defined
   symbols (ids 4 to 35), each one atomic piece; a model with them is a
   masking model (`masks_spans`), whose every user masks before tokenizing
-  and unmasks after detokenizing. The span kinds' marks (`｟number｠`,
-  `｟tag｠`, ...: `translate.spans.KIND_MARKS`, ids 36 on) are user symbols
-  too: a source span is read as its kind's mark and its sentinel
-  (`marks_span_kinds`; models made before them mask without). Every placeholder of the training corpus
+  and unmasks after detokenizing. Every placeholder of the training corpus
   (`translate.placeholders`) is a user-defined symbol too, so that one left
   unmasked (past the 32nd span of a message) is still one piece.
 * `normalization_rule_name="identity"`: no Unicode rewriting. NFKC
@@ -231,11 +228,11 @@ def train_tokenizers(train_tsv, out_dir, vocab_size=8000, model_type="unigram", 
     found = placeholder_inventory(every_sentence())
     if not pairs:
         raise ValueError(f"{train_tsv} holds no sentence pairs.")
-    symbols = [*spans.SENTINELS, *spans.KIND_MARKS.values(), *found] if mask_spans else found
+    symbols = [*spans.SENTINELS, *found] if mask_spans else found
 
     def sides():
         for pair in _read_pairs(train_tsv):
-            yield spans.mask_pair(*pair, kinds=True) if mask_spans else pair
+            yield spans.mask_pair(*pair) if mask_spans else pair
 
     out_dir = Path(out_dir)
     settings = dict(vocab_size=vocab_size, model_type=model_type, max_sentences=max_sentences,
@@ -261,7 +258,6 @@ def train_tokenizers(train_tsv, out_dir, vocab_size=8000, model_type="unigram", 
         "pairs": pairs,
         "placeholders": len(found),
         "masking": mask_spans,
-        "span_kinds": mask_spans,
         "normalization_rule": NORMALIZATION_RULE,
         "byte_fallback": True,
         "special_ids": dict(SPECIAL_IDS),
@@ -298,39 +294,10 @@ def masks_spans(model):
         True when every sentinel of `translate.spans.SENTINELS` is a piece of
         its own: text for it must be masked (`translate.spans.mask`).
     """
-    return _has_pieces(model, spans.SENTINELS)
-
-
-def marks_span_kinds(model):
-    """Tells whether a masking model reads each span's kind (`translate.spans.KIND_MARKS`).
-
-    Models trained before kinds existed have the sentinels only: their
-    users mask without kinds.
-
-    Args:
-        model: a `.model` path or a loaded `SentencePieceProcessor`.
-    """
-    return _has_pieces(model, spans.SENTINELS + tuple(spans.KIND_MARKS.values()))
-
-
-def masking_of(model):
-    """How text for a model is masked, as keyword arguments of
-    `translate.dataset.make_dataset`: `mask_spans` and `span_kinds`.
-
-    Args:
-        model: a `.model` path or a loaded `SentencePieceProcessor`.
-    """
-    if not isinstance(model, spm.SentencePieceProcessor):
-        model = load_processor(model)
-    return {"mask_spans": masks_spans(model), "span_kinds": marks_span_kinds(model)}
-
-
-def _has_pieces(model, pieces):
-    """Whether each of `pieces` is a piece of its own of the model."""
     if not isinstance(model, spm.SentencePieceProcessor):
         model = load_processor(model)
     unk = model.unk_id()
-    return all(model.piece_to_id(s) != unk for s in pieces)
+    return all(model.piece_to_id(s) != unk for s in spans.SENTINELS)
 
 
 def vocab_size(model_path):

@@ -457,7 +457,7 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"),
                                                      update_freq="epoch"))
     batching = dict(batch_tokens=train_cfg["batch_tokens"], max_length=train_cfg["max_length"],
-                    **tokenizer.masking_of(prepare.tokenizer_paths(corpus_dir)[0]))
+                    mask_spans=tokenizer.masks_spans(prepare.tokenizer_paths(corpus_dir)[0]))
 
     def dev_data():
         return dataset.make_dataset(str(corpus_dir / "dev.tsv"), source_tok, target_tok,
