@@ -26,6 +26,7 @@ the export newer than the model's best weights.
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,14 @@ def run(*args, script=None):
 def newer(path, than):
     """Whether `path` exists and was written after `than` was."""
     return path.exists() and path.stat().st_mtime >= than.stat().st_mtime
+
+
+def trained_steps(run_dir):
+    """The run's steps in all: its latest checkpoint's (a training stops after one)."""
+    state = run_dir / "checkpoints" / "checkpoint"
+    found = re.search(r'^model_checkpoint_path: "ckpt-(\d+)"', state.read_text(encoding="utf-8"),
+                      re.M) if state.exists() else None
+    return int(found.group(1)) if found else 0
 
 
 def spent_minutes(run_dir):
@@ -201,7 +210,8 @@ def main(argv=None):
         "training": {"preset": args.preset, "budget_minutes": args.minutes,
                      "minutes_in_finished_epochs": spent_minutes(run_dir),
                      "epochs": len(metrics),
-                     "steps": metrics[-1]["step"] if metrics else 0,
+                     "steps": trained_steps(run_dir),
+                     "steps_in_finished_epochs": metrics[-1]["step"] if metrics else 0,
                      "tokens_per_second": metrics[-1].get("train_tokens_per_second")
                      if metrics else None},
         "test": rows, "export": str(version_dir), "samples": samples, "catalog": catalog,
