@@ -48,7 +48,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import heldout  # noqa: E402 (beside this file)
-from endpoint import cpu_model  # noqa: E402
+from translate.machine import cpu_model  # noqa: E402
 from translate import adaptation, corpus, evaluation  # noqa: E402
 from translate.atomic import atomic_file  # noqa: E402
 

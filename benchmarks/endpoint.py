@@ -33,8 +33,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import platform
-import subprocess
 import sys
 import threading
 import time
@@ -47,21 +45,11 @@ import software_messages  # beside this file
 from translate.endpoint import server
 from translate.endpoint.languages import LanguagePair
 from translate.endpoint.limits import Limits
+from translate.machine import cpu_model
 from translate.signatures import SIGNATURES, export_languages, resolve_export
 
 P50_TARGET_MS = 25.0
 SPEEDUP_TARGET = 3.0
-
-
-def cpu_model():
-    """The CPU's model name (`lscpu`), else the platform's word for it."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    names = [line.split(":", 1)[1].strip() for line in out.splitlines()
-             if line.startswith("Model name:")]
-    return names[0] if names else "unknown CPU"
 
 
 def _serve(export_dir, signature, pair, limits, sock):

@@ -61,7 +61,6 @@ import collections
 import copy
 import datetime
 import json
-import platform
 import re
 import subprocess
 import sys
@@ -76,6 +75,7 @@ from translate.corpus import normalize, read_tsv
 from translate.placeholders import find_placeholders
 from translate.localize.catalogs import nplurals, read_catalog, write_catalog
 from translate.localize.fill import COMMENT_PREFIX
+from translate.machine import cpu_model
 from translate.toolkit import python_command, tool_command
 
 try:
@@ -513,15 +513,6 @@ def fill(blank_path, filled_path, model, *, memory=None, threshold=None, signatu
     return result.returncode, parse_po_summary(result.stdout), result.stderr
 
 
-def _cpu():
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        match = re.search(r"Model name:\s*(.+)", lscpu)
-        return match.group(1).strip() if match else platform.processor()
-    except OSError:
-        return platform.processor()
-
-
 def run(set_dirs, model, work, *, memory=None, threshold=None, signature=None, style=None,
         progress=print):
     """Measures every catalog of the sets; returns the report and the entries.
@@ -579,7 +570,7 @@ def run(set_dirs, model, work, *, memory=None, threshold=None, signature=None, s
         records += set_records
     report = {
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "cpu": _cpu(), "model": str(model), "memory": str(memory) if memory else None,
+        "cpu": cpu_model(), "model": str(model), "memory": str(memory) if memory else None,
         "memory_threshold": threshold, "signature": signature, "checks": list(checks),
         "check_categories": {c: categories.get(c) for c in checks},
         "accelerator_style": style, "spans": SPANS,

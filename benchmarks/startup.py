@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import catalog_learning  # noqa: E402
-from endpoint import cpu_model  # noqa: E402
+from translate.machine import cpu_model  # noqa: E402
 from translate.localize.catalogs import read_catalog, write_catalog  # noqa: E402
 
 TARGET_SECONDS = 10.0

@@ -36,6 +36,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 
+from translate import machine  # noqa: E402
 from translate.atomic import atomic_file  # noqa: E402
 from translate.rundir import BEST_WEIGHTS, read_metrics  # noqa: E402
 from translate.signatures import resolve_export, versions  # noqa: E402
@@ -77,6 +78,13 @@ def trained_steps(run_dir):
 def spent_minutes(run_dir):
     """Training minutes recorded by the run's finished epochs."""
     return sum(record["seconds"] for record in read_metrics(run_dir)) / 60
+
+
+def tokens_seen(metrics):
+    """Target tokens trained on in the finished epochs (older runs: from their rates)."""
+    return int(sum(record.get("train_tokens",
+                              record.get("train_tokens_per_second", 0) * record["seconds"])
+                   for record in metrics))
 
 
 def prepare(args, corpus):
@@ -206,12 +214,15 @@ def main(argv=None):
     manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
     metrics = read_metrics(run_dir)
     summary = {
-        "machine": f"{os.cpu_count()} cores", "corpus": manifest["counts"]["splits"],
+        "machine": {"cpu": machine.cpu_model(), "cores": os.cpu_count()},
+        "corpus": manifest["counts"]["splits"],
         "training": {"preset": args.preset, "budget_minutes": args.minutes,
+                     "cpu": metrics[-1].get("cpu") if metrics else None,
                      "minutes_in_finished_epochs": spent_minutes(run_dir),
                      "epochs": len(metrics),
                      "steps": trained_steps(run_dir),
                      "steps_in_finished_epochs": metrics[-1]["step"] if metrics else 0,
+                     "target_tokens_in_finished_epochs": tokens_seen(metrics),
                      "tokens_per_second": metrics[-1].get("train_tokens_per_second")
                      if metrics else None},
         "test": rows, "export": str(version_dir), "samples": samples, "catalog": catalog,
@@ -220,6 +231,11 @@ def main(argv=None):
     with atomic_file(report / "metrics.json", encoding="utf-8") as f:
         json.dump(summary, f, indent=1)
     step(f"report: {report}")
+    trained = summary["training"]
+    print(f"training: {trained['steps']} steps, {trained['epochs']} finished epochs "
+          f"({trained['target_tokens_in_finished_epochs']:,} target tokens, "
+          f"{trained['tokens_per_second'] or 0:,.0f} tokens/s in the last) on "
+          f"{trained['cpu'] or summary['machine']['cpu']}, {os.cpu_count()} cores")
     print("| system (test split) | BLEU | chrF | placeholders kept |\n|---|---|---|---|")
     for row in rows:
         kept = "n/a" if row["placeholders"] is None else f"{100 * row['placeholders']:.1f}%"

@@ -34,6 +34,11 @@ def test_demo_runs_end_to_end_then_reuses_its_work(tmp_path):
     systems = [row["system"] for row in metrics["test"]]
     assert systems[0] == "copy" and systems[-2:] == ["model, beam 4", "model + memory, beam 4"]
     assert metrics["training"]["steps"] > 0 and metrics["export"].endswith("translator/1")
+    epochs = [json.loads(line) for line in (out / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert metrics["training"]["target_tokens_in_finished_epochs"] == sum(
+        e["train_tokens"] for e in epochs)
+    assert metrics["training"]["cpu"] == metrics["machine"]["cpu"]
+    assert f"{metrics['training']['steps']} steps" in first
     assert set(metrics["samples"]) and all(isinstance(t, str) for t in metrics["samples"].values())
     filled = polib.pofile(str(report / "sample.filled.po"))
     assert metrics["catalog"]["filled"] == sum("fuzzy" in e.flags for e in filled)

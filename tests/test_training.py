@@ -39,6 +39,9 @@ def test_tiny_training_learns_and_writes_its_records(corpus, tmp_path):
     assert [r["epoch"] for r in records] == [1, 2, 3, 4]
     assert records[-1]["loss"] < records[0]["loss"]
     assert records[-1]["train_tokens_per_second"] > 0
+    # Every epoch goes through the whole training split: the same target tokens.
+    assert len({r["train_tokens"] for r in records}) == 1 and records[0]["train_tokens"] > 0
+    assert records[-1]["cpu"] and isinstance(records[-1]["cpu"], str)
     assert (tmp_path / "run" / "curves.png").read_bytes()[:4] == b"\x89PNG"
     assert list((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents*"))
     assert (tmp_path / "run" / training.BEST_WEIGHTS).exists()

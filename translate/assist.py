@@ -39,7 +39,7 @@ def dev_threshold(translator, memory_corpus, run_dir=None, tm=None):
     tm = tm or memory.TranslationMemory.from_corpus(memory_corpus)
     matches = tm.lookup(sources)
     threshold = memory.choose_threshold(sources, references, matches,
-                                        translator.translate(sources))
+                                        translate_reading(translator, sources, matches))
     if cache:
         cached[str(memory_corpus)] = threshold
         cache.write_text(json.dumps(cached, indent=1))
@@ -80,20 +80,21 @@ def cached_threshold(translator, memory_corpus, model_fingerprint, tm=None):
     return threshold, False
 
 
-def translate_with_memory(translator, sources, tm, threshold, batch_size=64,
-                          progress=None):
-    """`(outputs, origins)`: memory where usable, the model elsewhere.
+def translate_reading(translator, sources, matches, batch_size=64, progress=None):
+    """The model's translations of `sources`, each reading its memory match
+    (`translate.memory.Match`) when the model `reads_matches`.
 
     Args:
-        translator: a `translate.inference.Translator`.
+        translator: a `translate.inference.Translator`, or anything with
+            `translate(sentences)` (then the matches are not read).
         sources: the messages.
-        tm: a `translate.memory.TranslationMemory`.
-        threshold: the similarity from which a usable match is taken.
+        matches: their memory matches, one per message.
         batch_size, progress: as `Translator.translate`.
     """
-    matches = tm.lookup(sources)
-    model_outputs = translator.translate(sources, batch_size, progress=progress)
-    return memory.combine(sources, model_outputs, matches, threshold)
+    if not getattr(translator, "reads_matches", False):
+        return translator.translate(sources, batch_size, progress=progress)
+    return translator.translate(sources, batch_size, progress=progress,
+                                matches=[m.target for m in matches])
 
 
 def memory_first(sources, tm, threshold, translate, glossary=None):
@@ -104,7 +105,7 @@ def memory_first(sources, tm, threshold, translate, glossary=None):
     leading or trailing whitespace), a match is used where
     `translate.memory.usable` says so for the message as given, and
     `translate` is asked only for the messages left (as given: an export
-    cleans its input itself), in one call. Unlike `translate_with_memory`,
+    cleans its input itself), in one call. Unlike `translate evaluate --memory`,
     the model does not translate what the memory fills.
 
     Args:

@@ -7,7 +7,7 @@ nothing, so a client that loads no TensorFlow can use it.
 """
 
 
-def by_length(translate_batch, sentences, batch_size, progress=None):
+def by_length(translate_batch, sentences, batch_size, progress=None, length=len):
     """`translate_batch` over batches of similar length; results in order.
 
     Args:
@@ -17,11 +17,13 @@ def by_length(translate_batch, sentences, batch_size, progress=None):
         batch_size: the most sentences per call (checked by the caller).
         progress: optional wrapper of the iterable of batches (e.g.
             `tqdm.tqdm`), called once.
+        length: the length of one item of `sentences` (items may be
+            something else than strings, e.g. a sentence with its match).
 
     Returns:
         A list of the results, one per sentence, in the order of `sentences`.
     """
-    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+    order = sorted(range(len(sentences)), key=lambda i: length(sentences[i]))
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     out = [None] * len(sentences)
     for batch in (progress(batches) if progress else batches):

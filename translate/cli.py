@@ -239,16 +239,20 @@ def _memory(args, translator):
 
 
 def _translate_sources(args, translator, sources):
-    """Model (and memory) outputs and their origins for `sources`."""
-    from translate import assist
+    """Model (and memory) outputs and their origins for `sources`; with a
+    memory, also `(matches, model_outputs)` (the model's own, each reading
+    its match when the model reads matches), else None."""
+    from translate import assist, memory
 
     if not args.memory:
         outputs = translator.translate(sources, args.batch_size, progress=_progress)
-        return outputs, None, None
+        return outputs, None, None, None
     tm, threshold = _memory(args, translator)
-    outputs, origins = assist.translate_with_memory(translator, sources, tm, threshold,
-                                                    args.batch_size, progress=_progress)
-    return outputs, origins, threshold
+    matches = tm.lookup(sources)
+    model_outputs = assist.translate_reading(translator, sources, matches, args.batch_size,
+                                             progress=_progress)
+    outputs, origins = memory.combine(sources, model_outputs, matches, threshold)
+    return outputs, origins, threshold, (matches, model_outputs)
 
 
 def _add_glossary_argument(p):
@@ -337,7 +341,7 @@ def _run_evaluate(args):
     glossary = _glossary(args, args.language)
     translator = _translator(args)
     translator.glossary = glossary
-    outputs, origins, threshold = _translate_sources(args, translator, sources)
+    outputs, origins, threshold, with_memory = _translate_sources(args, translator, sources)
     scores = evaluation.score(outputs, references)
     placeholders = evaluation.placeholder_accuracy(sources, outputs)
     # One name per split and setting, so evaluations side by side never overwrite.
@@ -351,8 +355,8 @@ def _run_evaluate(args):
     report = {"tsv": str(args.tsv), "beam": translator.beam_width, **scores,
               "placeholders": placeholders, "checks": checked, "hypotheses": str(out)}
     if origins is not None:
-        report["memory"] = {"corpus": args.memory, "threshold": threshold,
-                            "used": sum(o.kind == "memory" for o in origins)}
+        report["memory"] = _memory_report(args, translator, sources, references, outputs,
+                                          origins, threshold, *with_memory)
     if glossary is not None:
         report["glossary"] = {"files": args.glossary, "terms": len(glossary),
                               "hypotheses": evaluation.term_rates(glossary, sources, outputs),
@@ -367,8 +371,7 @@ def _run_evaluate(args):
         print(f"placeholders reproduced exactly: {100 * placeholders['accuracy']:.1f}% "
               f"({placeholders['reproduced']}/{placeholders['with_placeholders']})")
     if origins is not None:
-        print(f"memory used for {report['memory']['used']}/{len(outputs)} sentences "
-              f"(threshold {threshold:.2f})")
+        _print_memory_report(report["memory"], len(outputs))
     if glossary is not None:
         print(_term_line(report["glossary"]["hypotheses"], "hypotheses"))
         print(_term_line(report["glossary"]["references"], "references"))
@@ -386,6 +389,43 @@ def _run_evaluate(args):
         print(f"  any check {hypotheses['failing_per_100']:.1f} / "
               f"{human['failing_per_100']:.1f}")
     print(f"hypotheses: {out}; scores: {report_path}")
+
+
+def _memory_report(args, translator, sources, references, outputs, origins, threshold,
+                   matches, model_outputs):
+    """What `translate evaluate --memory` reports of the memory: the threshold
+    switch's use, the model's own scores (reading its matches, if it reads
+    them) and, per band of match similarity, those of the memory's match,
+    the model (also without matches, for a model that reads them) and the
+    combination."""
+    from translate import evaluation
+
+    reads = bool(getattr(translator, "reads_matches", False))
+    systems = {"memory": [m.target for m in matches]}
+    if reads:
+        systems["model without matches"] = translator.translate(sources, args.batch_size,
+                                                                progress=_progress)
+    systems["model"] = model_outputs
+    systems["model + memory"] = outputs
+    model_scores = evaluation.score(model_outputs, references)
+    return {"corpus": args.memory, "threshold": threshold,
+            "used": sum(o.kind == "memory" for o in origins), "model_reads_matches": reads,
+            "model": {"bleu": model_scores["bleu"], "chrf": model_scores["chrf"]},
+            "bands": evaluation.band_scores([m.similarity for m in matches], references,
+                                            systems)}
+
+
+def _print_memory_report(report, sentences):
+    reading = " (reading its matches)" if report["model_reads_matches"] else ""
+    print(f"memory used for {report['used']}/{sentences} sentences "
+          f"(threshold {report['threshold']:.2f}); the model alone{reading}: "
+          f"BLEU {report['model']['bleu']:.2f}, chrF {report['model']['chrf']:.2f}")
+    names = [k for k in report["bands"][0] if k not in ("band", "sentences")] if report[
+        "bands"] else []
+    print("chrF per band of match similarity: " + " | ".join(["band", "sentences", *names]))
+    for row in report["bands"]:
+        print("  " + " | ".join([row["band"], str(row["sentences"]),
+                                 *(f"{row[name]['chrf']:.2f}" for name in names)]))
 
 
 def _add_translate(commands):
@@ -434,7 +474,7 @@ def _run_translate(args):
         return
     translator = _translator(args)
     translator.glossary = _glossary(args, args.language)
-    outputs, _, _ = _translate_sources(args, translator, sources)
+    outputs = _translate_sources(args, translator, sources)[0]
     for line in outputs:
         print(line)
 

@@ -33,6 +33,9 @@ DEFAULTS = {
         "cooldown": 0.0,
         "epochs": 30, "early_stopping_patience": 3, "keep_checkpoints": 3,
         "checkpoint_every_steps": 200, "seed": 0, "precision": "float32",
+        # Neural fuzzy repair (translate.matches): each pair also trains with
+        # its source followed by the translation of its nearest other pair.
+        "memory_matches": False,
     },
     "decode": {"beam_width": 4, "length_penalty": 0.6, "max_length_ratio": 2.0,
                "max_length_extra": 10},

@@ -12,7 +12,7 @@ predict). The same seed gives the same batches in the same order.
 
 import tensorflow as tf
 
-from translate import spans
+from translate import matches, spans
 from translate.corpus import read_tsv
 from translate.tokenizer import SPECIAL_IDS
 
@@ -32,7 +32,7 @@ def bucket_boundaries(max_length, step=8):
     return list(range(step + 1, max_length + 1, step))
 
 
-def read_tsv_lines(paths, mask_spans=False):
+def read_tsv_lines(paths, mask_spans=False, matched=None):
     """`(source, target)` string pairs from TSV files, in-graph.
 
     Args:
@@ -41,14 +41,18 @@ def read_tsv_lines(paths, mask_spans=False):
             for a masking tokenizer. The pairs are then read and masked in
             Python, once, and held in memory (a corpus of catalogs is some
             megabytes; masking needs the source's spans to mask the target).
+        matched: `(source, target, match)` triples whose source reads its
+            memory match (`translate.matches.training_pair`), after the
+            files' pairs; also read in Python.
 
     Returns:
         A `tf.data.Dataset` of `(source, target)` scalar strings.
     """
-    if mask_spans:
-        pairs = [spans.mask_pair(p.source, p.target)
-                 for path in ([paths] if isinstance(paths, str) else paths)
-                 for p in read_tsv(path)]
+    if mask_spans or matched:
+        paths = [paths] if isinstance(paths, str) else paths
+        pairs = [spans.mask_pair(p.source, p.target) if mask_spans else (p.source, p.target)
+                 for path in paths for p in read_tsv(path)]
+        pairs += [matches.training_pair(*triple, mask_spans) for triple in matched or ()]
         sources, targets = zip(*pairs) if pairs else ((), ())
         return tf.data.Dataset.from_tensor_slices(
             (tf.constant(sources, tf.string), tf.constant(targets, tf.string)))
@@ -96,7 +100,7 @@ def tokenize_pairs(pairs, source_tokenizer, target_tokenizer, batch=256):
 def make_dataset(paths, source_tokenizer, target_tokenizer, *,
                  batch_tokens=4096, max_length=64, shuffle=True,
                  shuffle_buffer=50_000, seed=0, reshuffle_each_iteration=True,
-                 repeat=False, mask_spans=False):
+                 repeat=False, mask_spans=False, matched=None):
     """The training (or evaluation) pipeline.
 
     Args:
@@ -115,6 +119,8 @@ def make_dataset(paths, source_tokenizer, target_tokenizer, *,
         repeat: repeat forever (training by steps).
         mask_spans: mask protected spans (see `read_tsv_lines`), for
             tokenizers that `translate.tokenizer.masks_spans`.
+        matched: `(source, target, match)` triples added to the files'
+            pairs, each source reading its match (see `read_tsv_lines`).
 
     Returns:
         A `tf.data.Dataset` of `({"source", "target_in"}, target_out)` int32
@@ -129,7 +135,7 @@ def make_dataset(paths, source_tokenizer, target_tokenizer, *,
         raise ValueError(
             f"batch_tokens ({batch_tokens}) must be at least max_length ({max_length}) "
             "so that the longest sentence fits in a batch.")
-    pairs = read_tsv_lines(paths, mask_spans)
+    pairs = read_tsv_lines(paths, mask_spans, matched)
     if shuffle:
         pairs = pairs.shuffle(shuffle_buffer, seed=seed,
                               reshuffle_each_iteration=reshuffle_each_iteration)

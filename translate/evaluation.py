@@ -123,6 +123,38 @@ def chrf(hypotheses, references):
     return sacrebleu.metrics.CHRF().corpus_score(hypotheses, [references]).score
 
 
+SIMILARITY_BANDS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0))
+"""Fuzzy bands of memory match similarity, each `[low, high)`; the last
+includes 1.0 (exact matches)."""
+
+
+def band_scores(similarities, references, systems):
+    """BLEU and chrF of several systems per band of memory match similarity.
+
+    Args:
+        similarities: each sentence's memory match similarity (0 to 1).
+        references: the reference translations.
+        systems: `{name: translations}`, each in the order of `references`.
+
+    Returns:
+        A list, one dict per band of `SIMILARITY_BANDS` with sentences:
+        `band` ("0.50-0.70"), `sentences`, and per system name `{"bleu",
+        "chrf"}`.
+    """
+    rows = []
+    for low, high in SIMILARITY_BANDS:
+        inside = [i for i, s in enumerate(similarities)
+                  if low <= s < high or (high == SIMILARITY_BANDS[-1][1] and s == high)]
+        if not inside:
+            continue
+        row = {"band": f"{low:.2f}-{high:.2f}", "sentences": len(inside)}
+        for name, outputs in systems.items():
+            scores = score([outputs[i] for i in inside], [references[i] for i in inside])
+            row[name] = {"bleu": scores["bleu"], "chrf": scores["chrf"]}
+        rows.append(row)
+    return rows
+
+
 def placeholder_accuracy(sources, hypotheses):
     """The share of sources with placeholders whose translation keeps them all.
 

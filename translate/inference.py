@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from translate import config as config_lib
-from translate import batching, decoding, prepare, spans, tokenizer
+from translate import batching, decoding, matches, prepare, spans, tokenizer
 from translate.glossary import terms as glossary_terms
 from translate.model import build_model
 from translate.rundir import BEST_WEIGHTS
@@ -56,12 +56,17 @@ class Translator:
             masked like spans, each sentinel written as the term's target,
             searched in the same batch (see `n_best_batch`); False: the
             glossary only chooses among the hypotheses.
+        reads_matches: the model was trained to read each sentence's memory
+            match after it (`translate.matches`; `train.memory_matches`):
+            the translation methods then take `matches`.
     """
 
     def __init__(self, model, source_model, target_model, *, beam_width=4,
                  length_penalty=0.6, max_length_ratio=2.0, max_length_extra=10,
-                 max_source_length=128, glossary=None, term_masking=True):
+                 max_source_length=128, glossary=None, term_masking=True,
+                 reads_matches=False):
         self.model = model
+        self.reads_matches = reads_matches
         self.glossary = glossary
         self.term_masking = term_masking
         self.beam_width = beam_width
@@ -130,22 +135,27 @@ class Translator:
                    length_penalty=decode["length_penalty"],
                    max_length_ratio=decode["max_length_ratio"],
                    max_length_extra=decode["max_length_extra"], glossary=glossary,
-                   term_masking=term_masking)
+                   term_masking=term_masking,
+                   reads_matches=settings["train"]["memory_matches"])
 
-    def mask(self, sentence, terms=False):
+    def mask(self, sentence, terms=False, match=""):
         """The `translate.spans.Masked` form of a sentence (its text as is,
         no spans, for a model without sentinels); with `terms`, the
-        glossary's terms masked too.
+        glossary's terms masked too; with a `match` (for a model that
+        `reads_matches`; a term-masked form reads none), the separator and
+        the match after the sentence (`translate.matches`).
 
         As in the export, a masking model's input is first cut to
         `BYTES_PER_SOURCE_TOKEN * max_source_length` bytes (more than the pieces it keeps), a
         character cut in half becoming U+FFFD.
         """
+        match = match if self.reads_matches and not terms else ""
         if self.masks_spans:
             cut = sentence.encode("utf-8")[: BYTES_PER_SOURCE_TOKEN * self.max_source_length]
-            return spans.mask(cut.decode("utf-8", errors="replace"),
-                              terms=self.glossary if terms else None)
-        return spans.Masked(sentence, ())
+            cut = cut.decode("utf-8", errors="replace")
+            masked = spans.mask(cut, terms=self.glossary if terms else None)
+            return matches.masked_input(cut, match, masked) if match else masked
+        return spans.Masked(matches.join(sentence, match), ())
 
     def encode(self, sentences, masked=None):
         """Padded source ids (masked, EOS added, truncated to the maximum length).
@@ -181,8 +191,11 @@ class Translator:
             oks.append(list(flags))
         return hypotheses, [list(row) for row in scores], oks
 
-    def n_best_batch(self, sentences, with_terms=False):
+    def n_best_batch(self, sentences, with_terms=False, matches=None):
         """`(hypotheses, scores, oks)` for one batch: per sentence, lists best first.
+
+        `matches`: for a model that `reads_matches`, each sentence's memory
+        match's translation ("" for none); None: no matches.
 
         With a glossary, `terms_ok` says whether a hypothesis has the target
         of every term the sentence has (outside its spans); a sentence none
@@ -193,7 +206,8 @@ class Translator:
 
         With `with_terms`, a fourth list: per hypothesis, `terms_ok`.
         """
-        masked = [self.mask(s) for s in sentences]
+        masked = [self.mask(s, match=m)
+                  for s, m in zip(sentences, matches or [""] * len(sentences))]
         glossary = self.glossary or None  # an empty glossary is none
         termed, extra = None, []
         if glossary is not None and self.masks_spans:
@@ -220,8 +234,9 @@ class Translator:
             return hypotheses, scores, oks
         return hypotheses, scores, oks, terms_ok
 
-    def translate_batch(self, sentences, alignments=False):
-        """`(translations, scores, attention)` for one batch of sentences.
+    def translate_batch(self, sentences, alignments=False, matches=None):
+        """`(translations, scores, attention)` for one batch of sentences
+        (and their `matches`, as in `n_best_batch`).
 
         Each translation is the best hypothesis that keeps every protected
         span (the best one if none does). The attention weights are those of
@@ -229,22 +244,26 @@ class Translator:
         hypothesis is taken as it is); without, zeros (it runs faster).
         """
         if alignments:
-            ids, scores, attention = self._decode_aligned(self.encode(sentences))
-            texts = [self._text(row, self.mask(s))[0] for s, row in zip(sentences, ids.numpy())]
+            masked = [self.mask(s, match=m)
+                      for s, m in zip(sentences, matches or [""] * len(sentences))]
+            ids, scores, attention = self._decode_aligned(self.encode(None, masked))
+            texts = [self._text(row, m)[0] for m, row in zip(masked, ids.numpy())]
             return texts, scores.numpy(), attention.numpy()
-        hypotheses, scores, oks, terms_ok = self.n_best_batch(sentences, with_terms=True)
+        hypotheses, scores, oks, terms_ok = self.n_best_batch(sentences, with_terms=True,
+                                                              matches=matches)
         chosen = [choose(flags, follows) for flags, follows in zip(oks, terms_ok)]
         texts = [h[i] for h, i in zip(hypotheses, chosen)]
         best = np.array([row[i] for row, i in zip(scores, chosen)], np.float32)
         return texts, best, np.zeros([len(sentences), 0, 0], np.float32)
 
-    def n_best(self, sentences, batch_size=64, progress=None):
+    def n_best(self, sentences, batch_size=64, progress=None, matches=None):
         """All hypotheses of each sentence, those keeping every span first.
 
         Args:
             sentences: a list of strings.
             batch_size: sentences per search.
             progress: optional wrapper of the batch iterator.
+            matches: as in `n_best_batch`.
 
         Returns:
             One list of translations per sentence: the search's hypotheses
@@ -252,20 +271,30 @@ class Translator:
             that bring every protected span back exactly once first, each
             group best first.
         """
-        def batch(sentences):
-            hypotheses, _, oks = self.n_best_batch(sentences)
+        def batch(sentences, matches):
+            hypotheses, _, oks = self.n_best_batch(sentences, matches=matches)
             return [[h for h, ok in sorted(zip(texts, flags), key=lambda x: not x[1])]
                     for texts, flags in zip(hypotheses, oks)]
-        return batching.by_length(batch, sentences, batch_size, progress)
+        return self._by_length(batch, sentences, matches, batch_size, progress)
 
-    def translate(self, sentences, batch_size=64, progress=None):
+    def translate(self, sentences, batch_size=64, progress=None, matches=None):
         """Translations of `sentences`, in order.
 
         Sentences are decoded in batches of similar length (less padding);
-        `progress`, if given, wraps the batch iterator (a progress bar).
+        `progress`, if given, wraps the batch iterator (a progress bar);
+        `matches` as in `n_best_batch`.
         """
-        return batching.by_length(lambda batch: self.translate_batch(batch)[0],
-                                  sentences, batch_size, progress)
+        return self._by_length(lambda s, m: self.translate_batch(s, matches=m)[0],
+                               sentences, matches, batch_size, progress)
+
+    @staticmethod
+    def _by_length(translate_batch, sentences, matches, batch_size, progress):
+        """`batching.by_length` of `translate_batch(sentences, matches)` over
+        sentences with their matches, by their input's length."""
+        items = list(zip(sentences, matches or [""] * len(sentences), strict=True))
+        return batching.by_length(
+            lambda batch: translate_batch([s for s, _ in batch], [m for _, m in batch]),
+            items, batch_size, progress, length=lambda item: len(item[0]) + len(item[1]))
 
     def alignment(self, sentence):
         """`(source_pieces, target_pieces, weights)` for one sentence."""

@@ -273,6 +273,34 @@ class TranslationMemory:
                 matches.append(Match(self.sources[index], self.targets[index], similarity))
         return matches
 
+    def nearest_others(self):
+        """Each stored pair's nearest stored pair with another source.
+
+        What a model that reads matches trains on (`translate.matches`): a
+        pair's match is never itself, nor another pair of the same source
+        (that would teach copying a match that is the answer).
+
+        Returns:
+            A list, one item per stored pair, in order: a `Match` with a
+            similarity below 1.0, or None when every stored pair has the
+            pair's source.
+        """
+        twins = {}
+        for index, source in enumerate(self.sources):
+            twins.setdefault(source, []).append(index)
+        rows = self._matrix_t.T.tocsr()
+        matches = []
+        for start in range(0, len(self.sources), self.batch_size):
+            block = (rows[start:start + self.batch_size] @ self._matrix_t).toarray()
+            for offset in range(len(block)):
+                block[offset, twins[self.sources[start + offset]]] = -1.0
+            best = block.argmax(axis=1)
+            scores = block[np.arange(len(best)), best]
+            for index, value in zip(best.tolist(), scores.tolist()):
+                matches.append(None if value < 0 else Match(
+                    self.sources[index], self.targets[index], min(value, _BELOW_ONE)))
+        return matches
+
 
 def floor_similarity(similarity):
     """A similarity rounded down to two decimals, as comments show it.

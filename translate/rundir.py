@@ -14,6 +14,10 @@ BEST_WEIGHTS = "best.weights.h5"
 METRICS = "metrics.jsonl"
 """One JSON record per finished epoch."""
 
+TRAINING_MATCHES = "training-matches.json"
+"""With `train.memory_matches`: each training pair with its nearest other
+pair's translation, `[[source, target, match], ...]`."""
+
 
 def read_metrics(run_dir):
     """The records of `metrics.jsonl`, one per finished epoch (none yet: [])."""

@@ -10,6 +10,9 @@ Models are trained with these fixed choices:
   and unmasks after detokenizing. Every placeholder of the training corpus
   (`translate.placeholders`) is a user-defined symbol too, so that one left
   unmasked (past the 32nd span of a message) is still one piece.
+* `MATCH_SEPARATOR` (`｟match｠`, id 36 of a masking model) is a user-defined
+  symbol too: a model that reads its memory match (`translate.matches`)
+  sees it between the message and the match's translation.
 * `normalization_rule_name="identity"`: no Unicode rewriting. NFKC
   (`nmt_nfkc`) would turn `…` into `...` (181 messages of the German
   system catalogs) and `µ` into `μ`, so a model could never write them.
@@ -47,6 +50,11 @@ SPECIAL_IDS = types.MappingProxyType({"pad": 0, "unk": 1, "bos": 2, "eos": 3})
 masked out, `unk` (1) is unknown text (rare, thanks to byte fallback),
 `bos` (2, `<s>`) starts and `eos` (3, `</s>`) ends a sequence. Models do not
 add bos/eos themselves; the input pipeline does."""
+
+MATCH_SEPARATOR = "\uff5fmatch\uff60"  # ｟match｠
+"""Between a message and its translation memory match's translation in the
+input of a model that reads matches (`translate.matches`); one reserved piece
+of every tokenizer trained here (`reads_matches`)."""
 
 MODEL_TYPES = ("unigram", "bpe")
 """The SentencePiece algorithms `train_sentencepiece` accepts."""
@@ -228,7 +236,8 @@ def train_tokenizers(train_tsv, out_dir, vocab_size=8000, model_type="unigram", 
     found = placeholder_inventory(every_sentence())
     if not pairs:
         raise ValueError(f"{train_tsv} holds no sentence pairs.")
-    symbols = [*spans.SENTINELS, *found] if mask_spans else found
+    symbols = [*spans.SENTINELS, MATCH_SEPARATOR, *found] if mask_spans else [
+        MATCH_SEPARATOR, *found]
 
     def sides():
         for pair in _read_pairs(train_tsv):
@@ -298,6 +307,21 @@ def masks_spans(model):
         model = load_processor(model)
     unk = model.unk_id()
     return all(model.piece_to_id(s) != unk for s in spans.SENTINELS)
+
+
+def reads_matches(model):
+    """Tells whether a SentencePiece model has `MATCH_SEPARATOR` as a piece.
+
+    Args:
+        model: a `.model` path or a loaded `SentencePieceProcessor`.
+
+    Returns:
+        True when a model trained on this tokenizer can read a memory match
+        after its message (tokenizers of older corpora cannot).
+    """
+    if not isinstance(model, spm.SentencePieceProcessor):
+        model = load_processor(model)
+    return model.piece_to_id(MATCH_SEPARATOR) != model.unk_id()
 
 
 def vocab_size(model_path):

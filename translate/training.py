@@ -34,11 +34,13 @@ import numpy as np
 import tensorflow as tf
 
 from translate import config as config_lib
-from translate import dataset, distribute, plots, prepare, tokenizer
+from translate import dataset, distribute, memory, plots, prepare, tokenizer
 from translate.atomic import atomic_file, atomic_path
 from translate.losses import MaskedCrossEntropy, masked_accuracy, split_targets  # noqa: F401
+from translate.machine import cpu_model
 from translate.model import build_model
 from translate.rundir import BEST_WEIGHTS, METRICS, read_metrics  # noqa: F401 (re-exported)
+from translate.rundir import TRAINING_MATCHES
 from translate.tokenizer import SPECIAL_IDS
 
 PAD = SPECIAL_IDS["pad"]
@@ -346,6 +348,35 @@ def tokenizers(corpus_dir):
             [tokenizer.vocab_size(p) for p in paths])
 
 
+def _training_matches(corpus_dir, run_dir, worker):
+    """`(source, target, match)` triples: each training pair with the
+    translation of its nearest other pair (`translate.matches`).
+
+    Found once per run (40k pairs: about a minute on 2 cores) and kept in
+    `run_dir/TRAINING_MATCHES`, which a resumed run reads back.
+
+    Raises:
+        ConfigError: the corpus's tokenizer has no `MATCH_SEPARATOR` (older
+            corpora): it must be prepared again.
+    """
+    source_path = prepare.tokenizer_paths(corpus_dir)[0]
+    if not tokenizer.reads_matches(source_path):
+        raise config_lib.ConfigError(
+            f"train.memory_matches needs a tokenizer with the {tokenizer.MATCH_SEPARATOR} "
+            f"piece; {source_path} has none: prepare {corpus_dir} again with this version.")
+    path = run_dir / TRAINING_MATCHES
+    if not path.exists():
+        tm = memory.TranslationMemory.from_corpus(corpus_dir, batch_size=256)
+        found = [(source, target, match.target)
+                 for source, target, match in zip(tm.sources, tm.targets, tm.nearest_others())
+                 if match is not None]
+        if worker.is_chief:
+            with atomic_file(path, encoding="utf-8") as f:
+                json.dump(found, f, ensure_ascii=False)
+        return found
+    return [tuple(triple) for triple in json.loads(path.read_text(encoding="utf-8"))]
+
+
 def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
           on_epoch_end=None, strategy="default", callbacks=(), max_steps=None,
           initial_weights=None):
@@ -415,6 +446,8 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
             f"model.copy needs one joint vocabulary for source and target; {corpus_dir} "
             "has two: prepare it without --separate-vocabularies, or set model.copy: false "
             "in a config file.")
+    matched = _training_matches(corpus_dir, run_dir, worker) if train_cfg[
+        "memory_matches"] else None
     # The default strategy takes the plain path: no scope, no workarounds.
     scope = worker.strategy.scope() if worker.distributed else contextlib.nullcontext()
     with scope, dtype_policy(train_cfg["precision"]):
@@ -450,6 +483,7 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
         _check_same_step(worker, resumed_from or 0)
 
     budget = None if time_budget_minutes is None else 60.0 * time_budget_minutes
+    cpu = cpu_model()  # beside each epoch's tokens/s: a speed names its machine
     progress = _Progress(state, checkpoints, train_cfg["checkpoint_every_steps"], budget,
                          train_cfg["cooldown"], schedule.scale, worker, max_steps)
     callbacks = [progress, *callbacks]
@@ -465,7 +499,7 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
 
     def train_data(epoch):
         return dataset.make_dataset(
-            str(corpus_dir / "train.tsv"), source_tok, target_tok,
+            str(corpus_dir / "train.tsv"), source_tok, target_tok, matched=matched,
             seed=train_cfg["seed"] + epoch, reshuffle_each_iteration=False, **batching)
 
     dev, dev_steps = (_distributed_data(worker, dev_data, 0, "dev") if worker.distributed
@@ -502,7 +536,9 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
                       **{k: float(v) for k, v in logs.items() if "tokens" not in k},
                       "precision": train_cfg["precision"], "replicas": worker.replicas,
                       "learning_rate": float(schedule(optimizer.iterations))}
+            record["train_tokens"] = int(progress.tokens)
             record["train_tokens_per_second"] = progress.tokens / record["seconds"]
+            record["cpu"] = cpu
             if on_epoch_end is not None:
                 record.update(on_epoch_end(model, epoch + 1))
             _record_epoch(run_dir, record)

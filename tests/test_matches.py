@@ -1,0 +1,162 @@
+"""A model that reads its memory match (neural fuzzy repair): the matches it
+trains on, its input, training and translating with it, and the evaluation
+per band of match similarity."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from messages import tiny_corpus
+from translate import config, dataset, matches, prepare, spans, tokenizer, training
+from translate.evaluation import band_scores
+from translate.memory import TranslationMemory
+from translate.tokenizer import MATCH_SEPARATOR
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return tiny_corpus(tmp_path_factory.mktemp("matches"))
+
+
+@pytest.fixture(scope="module")
+def reading_run(corpus, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("reading") / "run"
+    settings = config.preset("tiny")
+    settings["train"].update(epochs=1, memory_matches=True)
+    training.train(corpus, run_dir, settings, verbose=0)
+    return run_dir
+
+
+def test_a_pair_is_never_matched_with_itself_nor_with_its_source_twice():
+    sources = ["Open the file", "Open the file", "Open the files", "Close the window"]
+    targets = ["Datei öffnen", "Die Datei öffnen", "Dateien öffnen", "Fenster schließen"]
+    found = TranslationMemory(sources, targets).nearest_others()
+    assert [m.source for m in found[:3]] == ["Open the files", "Open the files",
+                                             "Open the file"]
+    assert found[2].target == "Datei öffnen"  # the first of equals, as `lookup` takes
+    for source, match in zip(sources, found):
+        assert match.source != source and 0.0 <= match.similarity < 1.0
+    assert found[0].similarity > found[3].similarity
+
+
+def test_a_memory_of_one_source_has_no_other_match():
+    assert TranslationMemory(["Save", "Save"], ["Speichern", "Sichern"]).nearest_others() == [
+        None, None]
+
+
+def test_the_input_is_the_message_the_separator_and_the_match():
+    assert matches.join("Open %s", "Öffne %s") == f"Open %s {MATCH_SEPARATOR} Öffne %s"
+    assert matches.join("Open %s", "") == "Open %s"
+
+
+def test_a_masked_match_shares_the_message_sentinels_and_keeps_its_own_spans_as_text():
+    masked = matches.masked_input("Copy %s to <b>%d</b>", "Kopiere %s nach %(name)s")
+    assert masked.text == (f"Copy ｟1｠ to ｟2｠｟3｠｟4｠ {MATCH_SEPARATOR} "
+                           "Kopiere ｟1｠ nach %(name)s")
+    assert masked.spans == ("%s", "<b>", "%d", "</b>")
+    # Only the message's spans are unmasked, as without a match.
+    unmasked = spans.unmask("Kopiere ｟1｠ nach ｟2｠｟3｠｟4｠", masked)
+    assert unmasked.ok and unmasked.text == "Kopiere %s nach <b>%d</b>"
+    assert matches.masked_input("Copy %s", "") == spans.mask("Copy %s")
+
+
+def test_a_training_pair_reads_its_match_masked_like_its_target():
+    source, target = matches.training_pair("Delete %d files", "%d Dateien löschen",
+                                           "%d Ordner löschen", mask_spans=True)
+    assert source == f"Delete ｟1｠ files {MATCH_SEPARATOR} ｟1｠ Ordner löschen"
+    assert target == "｟1｠ Dateien löschen"
+    assert matches.training_pair("a", "b", "c", mask_spans=False) == (
+        f"a {MATCH_SEPARATOR} c", "b")
+
+
+def test_tokenizers_trained_here_keep_the_separator_as_one_piece(corpus, tmp_path):
+    model = tokenizer.load_processor(prepare.tokenizer_paths(corpus)[0])
+    assert tokenizer.reads_matches(model)
+    ids = model.encode(matches.join("Open the file", "Datei öffnen"))
+    assert model.piece_to_id(MATCH_SEPARATOR) in ids
+    older = tokenizer.train_sentencepiece(["Open the file", "Datei öffnen"] * 50,
+                                          tmp_path / "old", vocab_size=300)
+    assert not tokenizer.reads_matches(older)
+
+
+def test_the_dataset_adds_the_pairs_reading_their_matches(corpus):
+    (source_tok, target_tok), _ = training.tokenizers(corpus)
+    separator = tokenizer.load_processor(
+        prepare.tokenizer_paths(corpus)[0]).piece_to_id(MATCH_SEPARATOR)
+    triples = [("Open the file", "Datei öffnen", "Ordner öffnen")] * 3
+
+    def rows(**extra):
+        batches = dataset.make_dataset(str(corpus / "dev.tsv"), source_tok, target_tok,
+                                       shuffle=False, mask_spans=True, **extra)
+        return [row for inputs, _ in batches for row in inputs["source"].numpy().tolist()]
+    plain, with_matches = rows(), rows(matched=triples)
+    assert len(with_matches) == len(plain) + 3
+    assert sum(separator in row for row in with_matches) == 3
+    assert not any(separator in row for row in plain)
+
+
+def test_training_with_matches_keeps_them_and_needs_a_tokenizer_with_the_separator(
+        reading_run, corpus, tmp_path):
+    triples = json.loads((reading_run / training.TRAINING_MATCHES).read_text())
+    train_pairs = (corpus / "train.tsv").read_text(encoding="utf-8").splitlines()
+    assert len(triples) == len(train_pairs)
+    assert all(source != match for source, _, match in triples if match) and all(
+        f"{s}\t{t}" in train_pairs for s, t, _ in triples[:20])
+
+    older = tmp_path / "older"
+    older.mkdir()
+    for name in ("train.tsv", "dev.tsv", "test.tsv"):
+        (older / name).write_bytes((corpus / name).read_bytes())
+    sources = [line.split("\t")[0] for line in train_pairs]
+    tokenizer.train_sentencepiece(sources, older / "spm", vocab_size=400)
+    (older / "manifest.json").write_text(json.dumps(
+        {"tokenizer": {"source": "spm.model", "target": "spm.model"}}))
+    settings = config.preset("tiny")
+    settings["train"].update(epochs=1, memory_matches=True)
+    with pytest.raises(config.ConfigError, match="prepare .* again"):
+        training.train(older, tmp_path / "run", settings, verbose=0)
+
+
+def test_a_reading_model_without_a_match_translates_as_a_plain_request(reading_run, corpus):
+    from translate.inference import Translator
+
+    translator = Translator.from_run(reading_run, beam_width=2)
+    assert translator.reads_matches
+    sources = ["Could not open file %s for the printer", "Deleted {count} items for the user",
+               "%(name)s is ready for the key"]
+    plain = translator.translate(sources)
+    assert translator.translate(sources, matches=[""] * 3) == plain
+    given = ["Datei %s konnte nicht", "{count} Elemente", "%(name)s ist"]
+    assert len(translator.translate(sources, matches=given)) == 3
+    assert translator.mask(sources[0], match=given[0]).text.endswith(
+        f"{MATCH_SEPARATOR} Datei ｟1｠ konnte nicht")
+    # A model that does not read matches is given none.
+    translator.reads_matches = False
+    assert translator.translate(sources, matches=given) == plain
+    assert translator.mask(sources[0], match=given[0]) == translator.mask(sources[0])
+
+
+def test_the_fuzzy_bands_cover_every_similarity_once():
+    rows = band_scores([0.1, 0.5, 0.69, 0.95, 1.0], ["a b c"] * 5,
+                       {"memory": ["a b c", "x", "a b c", "a b c", "a b c"]})
+    assert [(r["band"], r["sentences"]) for r in rows] == [
+        ("0.00-0.50", 1), ("0.50-0.70", 2), ("0.90-1.00", 2)]
+    assert rows[0]["memory"]["chrf"] == 100.0 and rows[1]["memory"]["chrf"] < 100.0
+
+
+def test_evaluate_with_a_memory_reports_the_bands_with_and_without_matches(reading_run,
+                                                                           corpus):
+    result = subprocess.run(
+        [sys.executable, "-m", "translate", "evaluate", str(reading_run), "--tsv",
+         str(corpus / "test.tsv"), "--memory", str(corpus), "--beam", "1", "--no-checks"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "the model alone (reading its matches)" in result.stdout
+    report = json.loads((reading_run / "evaluation-test-greedy-memory.json").read_text())
+    memory = report["memory"]
+    assert memory["model_reads_matches"]
+    assert sum(row["sentences"] for row in memory["bands"]) == report["sentences"]
+    assert {"memory", "model without matches", "model", "model + memory"} <= set(
+        memory["bands"][0])
