@@ -260,6 +260,7 @@ def fake_translator(search):
     translator = Translator.__new__(Translator)
     translator.glossary, translator.term_masking = glossary(), True
     translator.masks_spans, translator.max_source_length = True, 128
+    translator.reads_matches = False
     translator._search = search
     return translator
 

@@ -160,3 +160,89 @@ def test_evaluate_with_a_memory_reports_the_bands_with_and_without_matches(readi
     assert sum(row["sentences"] for row in memory["bands"]) == report["sentences"]
     assert {"memory", "model without matches", "model", "model + memory"} <= set(
         memory["bands"][0])
+
+
+EDGE_CASES = [  # (message, its match's translation)
+    ("Copy %s to %s", "Kopiere %s nach %s und %s"),
+    ("Open <b>%d</b> files", "  <b>%d</b> Dateien\n öffnen  "),
+    ("Plain words for the user", "Schlichte Worte"),
+    ("Has %s for the printer", ""),
+    ("", "Etwas %s"),
+    ("x %(a)s %(b)s", "%(b)s y %(a)s %(c)s"),
+    ("Line one\nline two %s", "Zeile eins\nZeile zwei %s %s"),
+    ("{0} and {1} for the key", "{1} und {0} und {0}"),
+]
+
+
+def test_the_graph_masks_a_match_as_the_python_path_does():
+    import tensorflow as tf
+
+    from translate import masking
+
+    sources, found = zip(*EDGE_CASES)
+    masked = masking.mask(tf.constant(sources))
+    graph = [t.decode() for t in masking.mask_against(tf.constant(found), masked).numpy()]
+    assert graph == [spans.mask_pair(s, m)[1] for s, m in EDGE_CASES]
+
+
+@pytest.fixture(scope="module")
+def reading_export(reading_run, tmp_path_factory):
+    from messages import vary_weights
+    from translate.export import export
+
+    vary_weights(reading_run)  # varied outputs: the comparisons below mean something
+    return export(reading_run, tmp_path_factory.mktemp("exports") / "models")
+
+
+READ_MATCHES = r"""
+import json, sys
+import tensorflow as tf
+import tensorflow_text  # the SentencePiece ops, as TF Serving has them built in
+serve = tf.saved_model.load(sys.argv[1]).signatures["translate_match"]
+pairs = json.loads(sys.stdin.read())
+out = serve(text=tf.constant([s for s, _ in pairs]), match=tf.constant([m for _, m in pairs]))
+print(json.dumps([t.decode("utf-8") for t in out["translation"].numpy()]))
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "translate")))
+"""
+
+
+def test_the_export_reads_matches_as_the_python_path_and_loads_with_tensorflow_alone(
+        reading_run, reading_export):
+    from translate.exported import ExportedModel
+    from translate.inference import Translator
+
+    sources, found = map(list, zip(*EDGE_CASES))
+    python = Translator.from_run(reading_run).translate(sources, matches=found)
+    assert len(set(python)) > len(python) / 2, "not a vacuous comparison"
+    model = ExportedModel(reading_export)
+    assert model.reads_matches and model.match_label() == "translator/1 (translate_n_best_match)"
+    assert model.translate(sources, matches=found) == python
+    n_best = Translator.from_run(reading_run).n_best(sources, matches=found)
+    assert [sorted(row) for row in model.n_best(sources, matches=found)] == [
+        sorted(row) for row in n_best]
+    # An empty match is no match.
+    assert model.translate(sources, matches=[""] * len(sources)) == model.translate(sources)
+
+    result = subprocess.run([sys.executable, "-c", READ_MATCHES, str(reading_export)],
+                            input=json.dumps(EDGE_CASES), capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    served, imported = map(json.loads, result.stdout.splitlines()[-2:])
+    assert served == python and imported == []
+
+
+def test_translate_po_gives_a_reading_export_each_message_s_corpus_match(
+        reading_export, corpus, tmp_path):
+    import polib
+
+    from translate.localize import fill
+
+    catalog = polib.POFile()
+    catalog.metadata = {"Content-Type": "text/plain; charset=UTF-8", "Language": "de"}
+    for source in ("Could not open file %s for the window", "Deleted {count} items for the key"):
+        catalog.append(polib.POEntry(msgid=source, msgstr=""))
+    catalog.save(str(tmp_path / "de.po"))
+    summary = fill.fill_po(tmp_path / "de.po", reading_export, tmp_path / "out.po",
+                           memory_corpus=corpus, memory_threshold=1.0, checks=False,
+                           catalog_memory=False)
+    assert summary.model == "translator/1 (translate_n_best_match)"

@@ -18,6 +18,12 @@ this project), and holds:
   `[None, n]`), `scores` (`float32`, `[None, n]`) and `format_ok` (`bool`,
   `[None, n]`): the beam's `n` (the beam width) distinct hypotheses, best
   first, for a caller that checks them (`translate po`).
+- a masking model's `translate_glossary` and `translate_n_best_glossary`: the
+  same with a glossary as input (`translate.signatures`).
+- a model that reads memory matches (`train.memory_matches`):
+  `translate_match` and `translate_n_best_match`, with each sentence's match
+  as a second input `match` (`translate.matches`; masked against the
+  sentence in the graph, `translate.masking.mask_against`; "" for none).
 
 Everything between the raw string and the translation is in the graph, per
 sentence, so one odd input never fails its batch:
@@ -103,13 +109,14 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 import gru_keras
 from translate import config as config_lib
-from translate import decoding, masking, prepare
+from translate import decoding, masking, matches, prepare
 from translate.atomic import atomic_directory
 from translate.inference import BYTES_PER_SOURCE_TOKEN, Translator
 from translate.signatures import (  # noqa: F401 (re-exported)
     FORMAT_OK_KEY, GLOSSARY_INPUT_KEYS, GLOSSARY_SIGNATURE, GREEDY_SIGNATURE, INPUT_KEY,
-    N_BEST_GLOSSARY_SIGNATURE, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE, OUTPUT_KEYS,
-    SERVING_SIGNATURE, SETTINGS_ASSET, TERMS_OK_KEY, versions)
+    MATCH_INPUT_KEY, MATCH_SIGNATURE, N_BEST_GLOSSARY_SIGNATURE, N_BEST_MATCH_SIGNATURE,
+    N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE, OUTPUT_KEYS, SERVING_SIGNATURE, SETTINGS_ASSET,
+    TERMS_OK_KEY, versions)
 from translate.tokenizer import SPECIAL_IDS
 
 PAD, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["eos"]
@@ -187,7 +194,20 @@ def _decode(cleaned, masked, termed, *, model, source_tokenizer, target_tokenize
             tf.reshape(ok & valid, [batch, width]), tf.reshape(follows, [batch, width]))
 
 
-def _hypotheses(text, *, terms=None, **decode):
+def _read_matches(cleaned, match, masked, settings):
+    """The model's input with each sentence's match after it (`matches.join`):
+    `match` cut and made valid UTF-8 as the sentences are, masked against
+    its sentence (a masking model) or cleaned."""
+    match = tf.strings.substr(match, 0, settings["max_input_bytes"], unit="BYTE")
+    match = tf.strings.unicode_transcode(match, "UTF-8", "UTF-8", errors="replace",
+                                         replacement_char=0xFFFD)
+    read = (masking.mask_against(match, masked) if masked is not None
+            else clean_text(match, settings["max_input_bytes"]))
+    joined = cleaned + (" " + matches.MATCH_SEPARATOR + " ") + read
+    return tf.where(tf.equal(read, "") | tf.equal(cleaned, ""), cleaned, joined)
+
+
+def _hypotheses(text, *, terms=None, match=None, **decode):
     """Raw strings to `(translations, scores, format_ok, terms_ok)`, each `[batch, n]`.
 
     The search's `n` hypotheses per sentence, best first; unmasked for a
@@ -197,7 +217,8 @@ def _hypotheses(text, *, terms=None, **decode):
     (`translate.glossary`); a sentence none of whose hypotheses keeps its
     spans and has its terms takes those of its term-masked form (each term
     a sentinel written as the term's target), searched in the same batch.
-    Without, `terms_ok` is true.
+    Without, `terms_ok` is true. With `match` (`tf.string` `[batch]`), the
+    model reads each sentence's memory match after it (`_read_matches`).
     `decode`: the keyword arguments of `_decode` after the inputs.
     """
     settings = decode["settings"]
@@ -209,6 +230,8 @@ def _hypotheses(text, *, terms=None, **decode):
     cleaned = (masked["text"] if masked is not None
                else clean_text(text, settings["max_input_bytes"]))
     empty = tf.equal(cleaned, "")
+    if match is not None:
+        cleaned = _read_matches(cleaned, match, masked, settings)
     batch = tf.shape(cleaned)[0]
 
     def run():
@@ -271,27 +294,36 @@ def _traced_once(search, model):
     return lambda _, source: function(source)
 
 
-def _spec(glossary):
-    keys = (INPUT_KEY,) + (GLOSSARY_INPUT_KEYS if glossary else ())
-    return [tf.TensorSpec([None], tf.string, name=key) for key in keys]
+_EXTRA_INPUTS = {None: (), "glossary": GLOSSARY_INPUT_KEYS, "match": (MATCH_INPUT_KEY,)}
+"""A signature's inputs beside `INPUT_KEY`, by what it takes besides the text."""
 
 
-def _search_function(search, glossary, **decode):
+def _spec(extra):
+    return [tf.TensorSpec([None], tf.string, name=key)
+            for key in (INPUT_KEY, *_EXTRA_INPUTS[extra])]
+
+
+def _search_function(search, extra, **decode):
     """`_hypotheses` as a `tf.function` of its own: the signatures that share
     a search (the best translation and the n best) call it, so it is traced
-    and saved once."""
-    if glossary:
+    and saved once. `extra`: None, "glossary" or "match" (`_EXTRA_INPUTS`)."""
+    if extra == "glossary":
         body = lambda text, glossary_source, glossary_target: _hypotheses(  # noqa: E731
             text, terms=(glossary_source, glossary_target), search=search, **decode)
+    elif extra == "match":
+        body = lambda text, match: _hypotheses(  # noqa: E731
+            text, match=match, search=search, **decode)
     else:
         body = lambda text: _hypotheses(text, search=search, **decode)  # noqa: E731
     # autograph=False, as Keras's own export: the search is written with
     # explicit TensorFlow control flow.
-    return tf.function(body, input_signature=_spec(glossary), autograph=False)
+    return tf.function(body, input_signature=_spec(extra), autograph=False)
 
 
-def _signature_body(hypotheses, n_best, glossary):
+def _signature_body(hypotheses, n_best, extra):
     """A signature's body: `hypotheses` (a `_search_function`), then its outputs."""
+    glossary = extra == "glossary"
+
     def outputs(*inputs):
         found = hypotheses(*inputs)
         if n_best:
@@ -302,6 +334,8 @@ def _signature_body(hypotheses, n_best, glossary):
     if glossary:
         return lambda text, glossary_source, glossary_target: outputs(
             text, glossary_source, glossary_target)
+    if extra == "match":
+        return lambda text, match: outputs(text, match)
     return lambda text: outputs(text)
 
 
@@ -374,23 +408,26 @@ def build_module(model, source_proto, target_proto, settings):
         **limits), model)
     greedy = _traced_once(functools.partial(decoding.n_best_search, beam_width=1, **limits),
                           model)
-    searches = {SERVING_SIGNATURE: (beam, False, False),
-                GREEDY_SIGNATURE: (greedy, False, False),
-                N_BEST_SIGNATURE: (beam, True, False)}
+    searches = {SERVING_SIGNATURE: (beam, False, None),
+                GREEDY_SIGNATURE: (greedy, False, None),
+                N_BEST_SIGNATURE: (beam, True, None)}
     if settings["masking"]:  # terms are masked like spans: a masking model's
-        searches.update({GLOSSARY_SIGNATURE: (beam, False, True),
-                         N_BEST_GLOSSARY_SIGNATURE: (beam, True, True)})
+        searches.update({GLOSSARY_SIGNATURE: (beam, False, "glossary"),
+                         N_BEST_GLOSSARY_SIGNATURE: (beam, True, "glossary")})
+    if settings.get("reads_matches"):
+        searches.update({MATCH_SIGNATURE: (beam, False, "match"),
+                         N_BEST_MATCH_SIGNATURE: (beam, True, "match")})
     decode = dict(model=model, source_tokenizer=module.source_tokenizer,
                   target_tokenizer=module.target_tokenizer, settings=settings)
-    shared = {}  # (search, glossary) -> its tf.function, traced once
+    shared = {}  # (search, extra inputs) -> its tf.function, traced once
     signatures = {}
     with gru_keras.use_xla(False), _without_cudnn(model):
-        for name, (search, n_best, glossary) in searches.items():
-            key = (id(search), glossary)
+        for name, (search, n_best, extra) in searches.items():
+            key = (id(search), extra)
             if key not in shared:
-                shared[key] = _search_function(search, glossary, **decode)
-            function = tf.function(_signature_body(shared[key], n_best, glossary),
-                                   input_signature=_spec(glossary), autograph=False)
+                shared[key] = _search_function(search, extra, **decode)
+            function = tf.function(_signature_body(shared[key], n_best, extra),
+                                   input_signature=_spec(extra), autograph=False)
             setattr(module, name, function)
             signatures[name] = function.get_concrete_function()
     return module, signatures
@@ -421,6 +458,7 @@ def decoding_settings(run_dir, translator, beam_width=None, length_penalty=None,
         "max_source_length": translator.max_source_length,
         "max_input_bytes": BYTES_PER_SOURCE_TOKEN * translator.max_source_length,
         "masking": translator.masks_spans,
+        "reads_matches": translator.reads_matches,
         "n_best": decode["beam_width"],
         "signatures": {SERVING_SIGNATURE: "beam search, the best hypothesis with format_ok",
                        GREEDY_SIGNATURE: "greedy search",
@@ -429,10 +467,17 @@ def decoding_settings(run_dir, translator, beam_width=None, length_penalty=None,
                                                "hypothesis with format_ok and terms_ok",
                            N_BEST_GLOSSARY_SIGNATURE: "beam search with a glossary, every "
                                                       "hypothesis"}
-                          if translator.masks_spans else {})},
+                          if translator.masks_spans else {}),
+                       **({MATCH_SIGNATURE: "beam search reading each sentence's memory "
+                                            "match, the best hypothesis with format_ok",
+                           N_BEST_MATCH_SIGNATURE: "beam search reading each sentence's "
+                                                   "memory match, every hypothesis"}
+                          if translator.reads_matches else {})},
         "inputs": {INPUT_KEY: "tf.string [None]",
                    **({key: "tf.string [None] (glossary signatures)"
-                       for key in GLOSSARY_INPUT_KEYS} if translator.masks_spans else {})},
+                       for key in GLOSSARY_INPUT_KEYS} if translator.masks_spans else {}),
+                   **({MATCH_INPUT_KEY: "tf.string [None] (match signatures; \"\": none)"}
+                      if translator.reads_matches else {})},
         "outputs": {SERVING_SIGNATURE: {"translation": "tf.string [None]",
                                         "score": "float32 [None]", FORMAT_OK_KEY: "bool [None]"},
                     N_BEST_SIGNATURE: {"translations": "tf.string [None, n_best]",

@@ -26,8 +26,9 @@ from pathlib import Path
 
 from translate import batching
 from translate.signatures import (
-    GLOSSARY_INPUT_KEYS, GLOSSARY_SIGNATURE, INPUT_KEY, N_BEST_GLOSSARY_SIGNATURE,
-    N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE, OUTPUT_KEYS, SERVING_SIGNATURE, resolve_export)
+    GLOSSARY_INPUT_KEYS, GLOSSARY_SIGNATURE, INPUT_KEY, MATCH_INPUT_KEY, MATCH_SIGNATURE,
+    N_BEST_GLOSSARY_SIGNATURE, N_BEST_MATCH_SIGNATURE, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE,
+    OUTPUT_KEYS, SERVING_SIGNATURE, resolve_export)
 
 
 # TensorFlow Text's op libraries an export's graph uses (`translate.export`:
@@ -115,6 +116,8 @@ class ExportedModel:
         n_best_label: the label of what `n_best` calls.
         has_glossary: whether the export has the glossary signatures (a
             masking model's export, made since they exist).
+        reads_matches: whether the export has the match signatures (a model
+            trained to read each sentence's memory match).
         signatures: the names of all the SavedModel's signatures.
 
     Raises:
@@ -150,6 +153,7 @@ class ExportedModel:
         self.n_best_label = (f"{self.name} ({N_BEST_SIGNATURE})" if self.has_n_best
                              else self.label)
         self.has_glossary = N_BEST_GLOSSARY_SIGNATURE in self._signature_defs
+        self.reads_matches = N_BEST_MATCH_SIGNATURE in self._signature_defs
 
     def _load(self):
         """The export's MetaGraph, imported into a new session (`self._session`).
@@ -191,6 +195,12 @@ class ExportedModel:
             return self.n_best_label if n_best else self.label
         return f"{self.name} ({N_BEST_GLOSSARY_SIGNATURE if n_best else GLOSSARY_SIGNATURE})"
 
+    def match_label(self, n_best=True):
+        """The label of what a call with memory matches runs."""
+        if not self.reads_matches:
+            return self.n_best_label if n_best else self.label
+        return f"{self.name} ({N_BEST_MATCH_SIGNATURE if n_best else MATCH_SIGNATURE})"
+
     def _glossary_inputs(self, glossary):
         """The glossary signatures' extra inputs for a `Glossary`."""
         return dict(zip(GLOSSARY_INPUT_KEYS, (list(glossary.sources), list(glossary.targets))))
@@ -199,21 +209,35 @@ class ExportedModel:
         """The output keys of a signature."""
         return set(self._signature_defs[signature].outputs)
 
-    def _by_length(self, signature, outputs, sentences, batch_size, progress, extra=None):
-        """`signature`'s `outputs` for `sentences` (as lists), batched by length."""
+    def _by_length(self, signature, outputs, sentences, batch_size, progress, extra=None,
+                   matches=None):
+        """`signature`'s `outputs` for `sentences` (as lists), batched by
+        length; `extra`: inputs for every batch, `matches`: one per sentence."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
         signature_def = self._signature_defs[signature]
         fetches = [signature_def.outputs[key].name for key in outputs]
 
         def run(batch):
-            feeds = {signature_def.inputs[key].name: value
-                     for key, value in {INPUT_KEY: list(batch), **(extra or {})}.items()}
+            inputs = {INPUT_KEY: [s for s, _ in batch], **(extra or {})}
+            if matches is not None:
+                inputs[MATCH_INPUT_KEY] = [m for _, m in batch]
+            feeds = {signature_def.inputs[key].name: value for key, value in inputs.items()}
             found = self._session.run(fetches, feeds)
             return list(zip(*(value.tolist() for value in found)))
-        return batching.by_length(run, sentences, batch_size, progress)
+        items = list(zip(sentences, matches or [""] * len(sentences), strict=True))
+        return batching.by_length(run, items, batch_size, progress,
+                                  length=lambda item: len(item[0]) + len(item[1]))
 
-    def translate(self, sentences, batch_size=64, progress=None, glossary=None):
+    def _with_matches(self, signature, glossary, matches):
+        """The signature that reads `matches`, when the export has it and
+        nothing else is asked for (a glossary signature reads none)."""
+        if matches is None or not self.reads_matches or glossary:
+            return signature, None
+        return {SERVING_SIGNATURE: MATCH_SIGNATURE,
+                N_BEST_SIGNATURE: N_BEST_MATCH_SIGNATURE}.get(signature), matches
+
+    def translate(self, sentences, batch_size=64, progress=None, glossary=None, matches=None):
         """Translations of `sentences`, in order.
 
         Sentences go to the signature in batches of similar length (less
@@ -226,22 +250,27 @@ class ExportedModel:
             glossary: a `translate.glossary.Glossary`, or None: with one (and
                 beam search asked for), the export's `translate_glossary`
                 signature, when it has one.
+            matches: each sentence's memory match's translation ("" for
+                none), read by an export that `reads_matches` (beam search,
+                no glossary: `translate_match`); ignored by others.
 
         Returns:
             A list of strings, one per sentence.
 
         Raises:
-            ValueError: `batch_size` is below 1.
+            ValueError: `batch_size` is below 1, or `matches` is not one per
+                sentence.
         """
         signature, extra = self.signature, None
         if glossary and self.has_glossary and self.signature == SERVING_SIGNATURE:
             signature, extra = GLOSSARY_SIGNATURE, self._glossary_inputs(glossary)
-        found = self._by_length(signature, OUTPUT_KEYS[:1], sentences, batch_size, progress,
-                                extra)
+        reading, matches = self._with_matches(signature, glossary, matches)
+        found = self._by_length(reading or signature, OUTPUT_KEYS[:1], sentences, batch_size,
+                                progress, extra, matches if reading else None)
         return [text.decode("utf-8") for (text,) in found]
 
     def n_best(self, sentences, batch_size=64, progress=None, with_format=False,
-               glossary=None):
+               glossary=None, matches=None):
         """The hypotheses of each sentence, best first.
 
         From the `translate_n_best` signature; an export without it (one
@@ -255,6 +284,7 @@ class ExportedModel:
                 masks (`translate_n_best_glossary`), or None. An export
                 without the glossary signatures ignores it (the caller's
                 glossary check still prefers hypotheses with the terms).
+            matches: as `translate` (`translate_n_best_match`).
 
         Returns:
             One list per sentence: strings, or with `with_format` `(text,
@@ -270,11 +300,14 @@ class ExportedModel:
         signature, extra = N_BEST_SIGNATURE, None
         if glossary and self.has_glossary:
             signature, extra = N_BEST_GLOSSARY_SIGNATURE, self._glossary_inputs(glossary)
+        reading, matches = self._with_matches(signature, glossary, matches)
+        signature = reading or signature
         # An n-best signature without `format_ok` (one not made by `translate
         # export`) reports no format: None, as without the signature.
         keys = [key for key in (N_BEST_OUTPUT_KEYS[0], N_BEST_OUTPUT_KEYS[2])
                 if key in self._outputs(signature)]
-        found = self._by_length(signature, keys, sentences, batch_size, progress, extra)
+        found = self._by_length(signature, keys, sentences, batch_size, progress, extra,
+                                matches if reading else None)
         rows = []
         for texts, *format_ok in found:
             flags = format_ok[0] if format_ok else [None] * len(texts)

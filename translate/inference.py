@@ -149,13 +149,17 @@ class Translator:
         `BYTES_PER_SOURCE_TOKEN * max_source_length` bytes (more than the pieces it keeps), a
         character cut in half becoming U+FFFD.
         """
-        match = match if self.reads_matches and not terms else ""
+        match = self._cut(match) if self.reads_matches and not terms else ""
         if self.masks_spans:
-            cut = sentence.encode("utf-8")[: BYTES_PER_SOURCE_TOKEN * self.max_source_length]
-            cut = cut.decode("utf-8", errors="replace")
+            cut = self._cut(sentence)
             masked = spans.mask(cut, terms=self.glossary if terms else None)
             return matches.masked_input(cut, match, masked) if match else masked
         return spans.Masked(matches.join(sentence, match), ())
+
+    def _cut(self, text):
+        """`text` cut as the export cuts its inputs (see `mask`)."""
+        cut = text.encode("utf-8")[: BYTES_PER_SOURCE_TOKEN * self.max_source_length]
+        return cut.decode("utf-8", errors="replace")
 
     def encode(self, sentences, masked=None):
         """Padded source ids (masked, EOS added, truncated to the maximum length).

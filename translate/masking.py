@@ -152,6 +152,49 @@ def mask(text, max_spans=spans_lib.MAX_SPANS, terms=None):
             "lead": lead, "trail": trail}
 
 
+def mask_against(text, masked):
+    """Masks each message's memory match against the message (`spans.mask_pair`'s target side).
+
+    A span of a match equal to a span of its message gets that span's
+    sentinel, the k-th occurrence of a text the message's k-th span of that
+    text (as `mask_pair` uses each source span once, first come first
+    served); the match's other spans stay text.
+
+    Args:
+        text: `tf.string` `[batch]`, the matches' translations.
+        masked: `mask`'s result for the messages (without terms).
+
+    Returns:
+        `tf.string` `[batch]`: each match masked, its core cleaned.
+    """
+    _, core, _ = split_ends(tf.strings.regex_replace(text, "\\x00", " "))
+    pieces, matched = _pieces(core, spans_lib.SPAN_PATTERN_SOURCE)
+    # No string a piece can be: pads of the dense forms never compare equal.
+    pad = spans_lib.SENTINEL_CLOSE * 2
+    dense = pieces.to_tensor(pad)
+    is_span = matched.to_tensor(False)
+    width = tf.shape(dense)[1]
+    sources = masked["spans"].to_tensor(pad)
+    # rank: how many equal spans of the match come before each one.
+    same = (tf.equal(dense[:, :, None], dense[:, None, :]) & is_span[:, None, :]
+            & is_span[:, :, None])
+    earlier = tf.linalg.band_part(tf.ones([width, width], tf.int32), -1, 0) - tf.eye(
+        width, dtype=tf.int32)
+    rank = tf.reduce_sum(tf.cast(same, tf.int32) * earlier[None], axis=2)
+    equal = tf.equal(dense[:, :, None], sources[:, None, :]) & is_span[:, :, None]
+    occurrence = tf.cumsum(tf.cast(equal, tf.int32), axis=2)
+    hit = equal & tf.equal(occurrence, rank[:, :, None] + 1)
+    always = tf.zeros_like(hit[:, :, :1])  # no argmax over an empty axis
+    index = tf.argmax(tf.cast(tf.concat([hit, always], 2), tf.int32), axis=2,
+                      output_type=tf.int32)
+    found = tf.reduce_any(hit, axis=2)
+    replaced = tf.where(found, _sentinels(index + 1), dense)
+    lengths = pieces.row_lengths()
+    joined = tf.strings.reduce_join(
+        tf.RaggedTensor.from_tensor(replaced, lengths=lengths), axis=1)
+    return clean(joined)
+
+
 def unmask(translations, masked, rows=None):
     """Puts the spans back into translations of masked messages.
 

@@ -25,8 +25,8 @@ from translate.tokenizer import MATCH_SEPARATOR
 
 def join(source, match):
     """The model's input text: `source`, the separator, `match` (`source` alone
-    when there is no match)."""
-    return f"{source} {MATCH_SEPARATOR} {match}" if match else source
+    when there is no match, and "" for an empty source: nothing to translate)."""
+    return f"{source} {MATCH_SEPARATOR} {match}" if match and source else source
 
 
 def masked_input(source, match, masked=None):

@@ -33,6 +33,19 @@ each, a term and its target at the same index (any order; an empty glossary
 translates as without). Terms match as `translate.glossary` says; each is
 masked like a span and written as its target."""
 
+MATCH_SIGNATURE = "translate_match"
+"""Beam search reading each sentence's translation memory match (an export of
+a model trained with `train.memory_matches` only): outputs as
+`serving_default`'s."""
+
+N_BEST_MATCH_SIGNATURE = "translate_n_best_match"
+"""`N_BEST_SIGNATURE` reading each sentence's memory match."""
+
+MATCH_INPUT_KEY = "match"
+"""The match signatures' input beside `INPUT_KEY`: `tf.string` `[None]`, for
+each sentence the translation of its nearest memory match, "" for none (then
+the sentence translates as without)."""
+
 TERMS_OK_KEY = "terms_ok"
 """`bool` output of the glossary signatures (`[None]`, or `[None, n]` for
 n-best): the translation contains the target of every term its source has

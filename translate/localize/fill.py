@@ -324,11 +324,17 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
         label = model.n_best_label if n_best else model.label
         if glossary:
             label = model.glossary_label(n_best)
+        # A model that reads memory matches gets each message's corpus match.
+        reading = tm is not None and model.reads_matches and not glossary and n_best
+        if reading:
+            label = model.match_label(n_best)
 
         def translate_n_best(sentences):
+            matches = ([m.target for m in tm.lookup([normalize(s) for s in sentences])]
+                       if reading else None)
             if n_best:
                 return model.n_best(sentences, batch_size, progress=progress, with_format=True,
-                                    glossary=glossary)
+                                    glossary=glossary, matches=matches)
             return [[text] for text in model.translate(sentences, batch_size, progress=progress,
                                                        glossary=glossary)]
 
