@@ -46,6 +46,14 @@ def test_a_memory_of_one_source_has_no_other_match():
         None, None]
 
 
+def test_a_model_is_given_the_matches_at_least_as_similar_as_it_was_trained_on():
+    from translate.memory import Match
+
+    found = [Match("a", "A", 0.9), Match("b", "B", 0.5), None, Match("c", "C", 0.7)]
+    assert matches.given(found, 0.7) == ["A", "", "", "C"]
+    assert matches.given(found) == ["A", "B", "", "C"]
+
+
 def test_the_input_is_the_message_the_separator_and_the_match():
     assert matches.join("Open %s", "Öffne %s") == f"Open %s {MATCH_SEPARATOR} Öffne %s"
     assert matches.join("Open %s", "") == "Open %s"
@@ -99,11 +107,16 @@ def test_the_dataset_adds_the_pairs_reading_their_matches(corpus):
 
 def test_training_with_matches_keeps_them_and_needs_a_tokenizer_with_the_separator(
         reading_run, corpus, tmp_path):
-    triples = json.loads((reading_run / training.TRAINING_MATCHES).read_text())
+    found = json.loads((reading_run / training.TRAINING_MATCHES).read_text())
     train_pairs = (corpus / "train.tsv").read_text(encoding="utf-8").splitlines()
-    assert len(triples) == len(train_pairs)
-    assert all(source != match for source, _, match in triples if match) and all(
-        f"{s}\t{t}" in train_pairs for s, t, _ in triples[:20])
+    assert len(found) == len(train_pairs)
+    assert all(f"{s}\t{t}" in train_pairs for s, t, _, _ in found[:20])
+    assert all(0.0 <= similarity < 1.0 for *_, similarity in found)
+    # A resumed run reads them back; a least similarity keeps only those as similar.
+    middle = sorted(similarity for *_, similarity in found)[len(found) // 2]
+    kept = training._training_matches(corpus, reading_run, None, middle)
+    assert kept == [(s, t, m) for s, t, m, similarity in found if similarity >= middle]
+    assert 0 < len(kept) < len(found)
 
     older = tmp_path / "older"
     older.mkdir()

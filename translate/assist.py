@@ -11,6 +11,7 @@ from pathlib import Path
 
 from translate import cache, evaluation, memory
 from translate.corpus import normalize, sha256_file
+from translate.matches import given
 
 
 def dev_threshold(translator, memory_corpus, run_dir=None, tm=None):
@@ -82,7 +83,8 @@ def cached_threshold(translator, memory_corpus, model_fingerprint, tm=None):
 
 def translate_reading(translator, sources, matches, batch_size=64, progress=None):
     """The model's translations of `sources`, each reading its memory match
-    (`translate.memory.Match`) when the model `reads_matches`.
+    (`translate.memory.Match`) when the model `reads_matches` (and the match
+    is at least its `min_match_similarity` similar).
 
     Args:
         translator: a `translate.inference.Translator`, or anything with
@@ -94,7 +96,7 @@ def translate_reading(translator, sources, matches, batch_size=64, progress=None
     if not getattr(translator, "reads_matches", False):
         return translator.translate(sources, batch_size, progress=progress)
     return translator.translate(sources, batch_size, progress=progress,
-                                matches=[m.target for m in matches])
+                                matches=given(matches, translator.min_match_similarity))
 
 
 def memory_first(sources, tm, threshold, translate, glossary=None):

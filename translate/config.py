@@ -34,8 +34,10 @@ DEFAULTS = {
         "epochs": 30, "early_stopping_patience": 3, "keep_checkpoints": 3,
         "checkpoint_every_steps": 200, "seed": 0, "precision": "float32",
         # Neural fuzzy repair (translate.matches): each pair also trains with
-        # its source followed by the translation of its nearest other pair.
-        "memory_matches": False,
+        # its source followed by the translation of its nearest other pair,
+        # where they are at least this similar (also the least similarity of
+        # a match given to the model when it translates).
+        "memory_matches": False, "memory_matches_min_similarity": 0.0,
     },
     "decode": {"beam_width": 4, "length_penalty": 0.6, "max_length_ratio": 2.0,
                "max_length_extra": 10},
@@ -60,7 +62,8 @@ PRESETS = {
 
 CHOICES = {("model", "attention"): ("additive", "multiplicative"),
            ("train", "precision"): ("float32", "mixed_float16", "mixed_bfloat16")}
-RANGES = {("train", "cooldown"): (0.0, 1.0)}  # closed intervals
+RANGES = {("train", "cooldown"): (0.0, 1.0),  # closed intervals
+          ("train", "memory_matches_min_similarity"): (0.0, 1.0)}
 
 
 class ConfigError(ValueError):

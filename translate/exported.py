@@ -28,7 +28,7 @@ from translate import batching
 from translate.signatures import (
     GLOSSARY_INPUT_KEYS, GLOSSARY_SIGNATURE, INPUT_KEY, MATCH_INPUT_KEY, MATCH_SIGNATURE,
     N_BEST_GLOSSARY_SIGNATURE, N_BEST_MATCH_SIGNATURE, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE,
-    OUTPUT_KEYS, SERVING_SIGNATURE, resolve_export)
+    OUTPUT_KEYS, SERVING_SIGNATURE, export_settings, resolve_export)
 
 
 # TensorFlow Text's op libraries an export's graph uses (`translate.export`:
@@ -118,6 +118,8 @@ class ExportedModel:
             masking model's export, made since they exist).
         reads_matches: whether the export has the match signatures (a model
             trained to read each sentence's memory match).
+        min_match_similarity: the least similarity of a match it should be
+            given (`translate.matches.given`), as its settings record.
         signatures: the names of all the SavedModel's signatures.
 
     Raises:
@@ -154,6 +156,7 @@ class ExportedModel:
                              else self.label)
         self.has_glossary = N_BEST_GLOSSARY_SIGNATURE in self._signature_defs
         self.reads_matches = N_BEST_MATCH_SIGNATURE in self._signature_defs
+        self.min_match_similarity = export_settings(self.path).get("min_match_similarity", 0.0)
 
     def _load(self):
         """The export's MetaGraph, imported into a new session (`self._session`).

@@ -59,14 +59,17 @@ class Translator:
         reads_matches: the model was trained to read each sentence's memory
             match after it (`translate.matches`; `train.memory_matches`):
             the translation methods then take `matches`.
+        min_match_similarity: the least similarity of a match it is given
+            (`train.memory_matches_min_similarity`; `translate.matches.given`).
     """
 
     def __init__(self, model, source_model, target_model, *, beam_width=4,
                  length_penalty=0.6, max_length_ratio=2.0, max_length_extra=10,
                  max_source_length=128, glossary=None, term_masking=True,
-                 reads_matches=False):
+                 reads_matches=False, min_match_similarity=0.0):
         self.model = model
         self.reads_matches = reads_matches
+        self.min_match_similarity = min_match_similarity
         self.glossary = glossary
         self.term_masking = term_masking
         self.beam_width = beam_width
@@ -136,7 +139,8 @@ class Translator:
                    max_length_ratio=decode["max_length_ratio"],
                    max_length_extra=decode["max_length_extra"], glossary=glossary,
                    term_masking=term_masking,
-                   reads_matches=settings["train"]["memory_matches"])
+                   reads_matches=settings["train"]["memory_matches"],
+                   min_match_similarity=settings["train"]["memory_matches_min_similarity"])
 
     def mask(self, sentence, terms=False, match=""):
         """The `translate.spans.Masked` form of a sentence (its text as is,

@@ -23,6 +23,13 @@ from translate import spans
 from translate.tokenizer import MATCH_SEPARATOR
 
 
+def given(found, min_similarity=0.0):
+    """The match translations a model is given: each `translate.memory.Match`'s
+    target where it is at least `min_similarity` similar, else "" (none)."""
+    return [m.target if m is not None and m.similarity >= min_similarity else ""
+            for m in found]
+
+
 def join(source, match):
     """The model's input text: `source`, the separator, `match` (`source` alone
     when there is no match, and "" for an empty source: nothing to translate)."""

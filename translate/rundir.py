@@ -16,7 +16,8 @@ METRICS = "metrics.jsonl"
 
 TRAINING_MATCHES = "training-matches.json"
 """With `train.memory_matches`: each training pair with its nearest other
-pair's translation, `[[source, target, match], ...]`."""
+pair's translation and their similarity, `[[source, target, match,
+similarity], ...]`."""
 
 
 def read_metrics(run_dir):

@@ -129,6 +129,33 @@ def resolve_export(export_dir):
             f"({path}/<N>/saved_model.pb), as `translate export` writes them.")
     return found[-1]
 
+def export_settings(export_dir):
+    """The settings an export records (`<version>/assets/decoding.json`).
+
+    Reads the file only (no TensorFlow).
+
+    Args:
+        export_dir: a version or model directory (see `resolve_export`).
+
+    Returns:
+        A dict; empty for an export without the file.
+
+    Raises:
+        FileNotFoundError: no export there (see `resolve_export`).
+        ValueError: the file is not a JSON object (named).
+    """
+    path = resolve_export(export_dir) / "assets" / SETTINGS_ASSET
+    if not path.is_file():
+        return {}
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise ValueError(f"{path}: not a JSON object of settings ({error}).") from None
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path}: not a JSON object of settings.")
+    return settings
+
+
 def export_languages(export_dir):
     """The language pair an export records, if it records one.
 
@@ -149,12 +176,7 @@ def export_languages(export_dir):
             is not two non-empty codes.
     """
     path = resolve_export(export_dir) / "assets" / SETTINGS_ASSET
-    if not path.is_file():
-        return None
-    try:
-        languages = json.loads(path.read_text(encoding="utf-8")).get("languages")
-    except (ValueError, AttributeError) as error:
-        raise ValueError(f"{path}: not a JSON object of settings ({error}).") from None
+    languages = export_settings(export_dir).get("languages")
     if languages is None:
         return None
     pair = (languages.get("source"), languages.get("target")) \

@@ -16,6 +16,7 @@ from translate.localize.catalogs import entry_state, nplurals, plural_sources, r
 from translate.localize.splice import write_filled
 from translate.localize.suggestions import Form, dress, hypothesis_lists, judge
 from translate.localize.summary import FillSummary, count_kept, count_terms
+from translate.matches import given
 from translate.memory import TranslationMemory, floor_similarity, usable
 from translate.signatures import SERVING_SIGNATURE
 
@@ -330,8 +331,8 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
             label = model.match_label(n_best)
 
         def translate_n_best(sentences):
-            matches = ([m.target for m in tm.lookup([normalize(s) for s in sentences])]
-                       if reading else None)
+            matches = (given(tm.lookup([normalize(s) for s in sentences]),
+                             model.min_match_similarity) if reading else None)
             if n_best:
                 return model.n_best(sentences, batch_size, progress=progress, with_format=True,
                                     glossary=glossary, matches=matches)
