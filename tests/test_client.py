@@ -112,7 +112,7 @@ def test_batches_of_at_most_batch_size_keep_the_order(server, direct, tiny_expor
     with client(server, protocol, rest_format, signature="translate_greedy") as c:
         sent = []
         predict = c.predict
-        c.predict = lambda batch: sent.append(len(batch)) or predict(batch)
+        c.predict = lambda batch, *more: sent.append(len(batch)) or predict(batch, *more)
         batches = []
         translations = c.translate(sources, batch_size=4,
                                    progress=lambda b: batches.append(len(b)) or b)

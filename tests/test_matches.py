@@ -259,3 +259,24 @@ def test_translate_po_gives_a_reading_export_each_message_s_corpus_match(
                            memory_corpus=corpus, memory_threshold=1.0, checks=False,
                            catalog_memory=False)
     assert summary.model == "translator/1 (translate_n_best_match)"
+
+
+@pytest.mark.parametrize("protocol, rest_format", [("rest", "instances"), ("rest", "inputs"),
+                                                   ("grpc", None)])
+def test_a_tf_serving_client_sends_each_sentence_s_match(reading_export, tmp_path, protocol,
+                                                         rest_format):
+    from model_server import serve
+    from translate.exported import ExportedModel
+    from translate.serving import connect
+
+    sources, found = map(list, zip(*EDGE_CASES))
+    model = ExportedModel(reading_export)
+    options = {} if rest_format is None else {"rest_format": rest_format}
+    with serve(reading_export.parent, log_path=tmp_path / "server.log") as server:
+        address = server.rest if protocol == "rest" else server.grpc
+        with connect(address, protocol=protocol, **options) as client:
+            assert client.translate(sources, batch_size=3, matches=found) == model.translate(
+                sources, matches=found)
+            assert client.n_best(sources, matches=found) == model.n_best(sources, matches=found)
+            with pytest.raises(ValueError, match="2 matches for 8 sentences"):
+                client.translate(sources, matches=found[:2])

@@ -31,3 +31,32 @@ def by_length(translate_batch, sentences, batch_size, progress=None, length=len)
                              strict=True):
             out[i] = result
     return out
+
+
+def by_length_with_matches(translate_batch, sentences, matches, batch_size, progress=None):
+    """`by_length` for sentences that may come with their memory matches.
+
+    Args:
+        translate_batch: a function of `(sentences, matches)`, two lists
+            (`matches` None when none were given), returning one result per
+            sentence, in order.
+        sentences: a sequence of strings.
+        matches: one string per sentence (its memory match's translation),
+            or None.
+        batch_size, progress: as for `by_length`; a sentence's length is that
+            of it and its match together.
+
+    Returns:
+        A list of the results, in the order of `sentences`.
+
+    Raises:
+        ValueError: `matches` are not one per sentence.
+    """
+    if matches is not None and len(matches) != len(sentences):
+        raise ValueError(f"{len(matches)} matches for {len(sentences)} sentences: give one "
+                         "per sentence (\"\" for none).")
+    items = list(zip(sentences, matches or [""] * len(sentences)))
+    return by_length(
+        lambda batch: translate_batch([s for s, _ in batch],
+                                      None if matches is None else [m for _, m in batch]),
+        items, batch_size, progress, length=lambda item: len(item[0]) + len(item[1]))

@@ -221,16 +221,14 @@ class ExportedModel:
         signature_def = self._signature_defs[signature]
         fetches = [signature_def.outputs[key].name for key in outputs]
 
-        def run(batch):
-            inputs = {INPUT_KEY: [s for s, _ in batch], **(extra or {})}
-            if matches is not None:
-                inputs[MATCH_INPUT_KEY] = [m for _, m in batch]
+        def run(batch, batch_matches):
+            inputs = {INPUT_KEY: batch, **(extra or {})}
+            if batch_matches is not None:
+                inputs[MATCH_INPUT_KEY] = batch_matches
             feeds = {signature_def.inputs[key].name: value for key, value in inputs.items()}
             found = self._session.run(fetches, feeds)
             return list(zip(*(value.tolist() for value in found)))
-        items = list(zip(sentences, matches or [""] * len(sentences), strict=True))
-        return batching.by_length(run, items, batch_size, progress,
-                                  length=lambda item: len(item[0]) + len(item[1]))
+        return batching.by_length_with_matches(run, sentences, matches, batch_size, progress)
 
     def _with_matches(self, signature, glossary, matches):
         """The signature that reads `matches`, when the export has it and

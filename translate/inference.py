@@ -283,7 +283,7 @@ class Translator:
             hypotheses, _, oks = self.n_best_batch(sentences, matches=matches)
             return [[h for h, ok in sorted(zip(texts, flags), key=lambda x: not x[1])]
                     for texts, flags in zip(hypotheses, oks)]
-        return self._by_length(batch, sentences, matches, batch_size, progress)
+        return batching.by_length_with_matches(batch, sentences, matches, batch_size, progress)
 
     def translate(self, sentences, batch_size=64, progress=None, matches=None):
         """Translations of `sentences`, in order.
@@ -292,17 +292,9 @@ class Translator:
         `progress`, if given, wraps the batch iterator (a progress bar);
         `matches` as in `n_best_batch`.
         """
-        return self._by_length(lambda s, m: self.translate_batch(s, matches=m)[0],
-                               sentences, matches, batch_size, progress)
-
-    @staticmethod
-    def _by_length(translate_batch, sentences, matches, batch_size, progress):
-        """`batching.by_length` of `translate_batch(sentences, matches)` over
-        sentences with their matches, by their input's length."""
-        items = list(zip(sentences, matches or [""] * len(sentences), strict=True))
-        return batching.by_length(
-            lambda batch: translate_batch([s for s, _ in batch], [m for _, m in batch]),
-            items, batch_size, progress, length=lambda item: len(item[0]) + len(item[1]))
+        return batching.by_length_with_matches(
+            lambda s, m: self.translate_batch(s, matches=m)[0], sentences, matches,
+            batch_size, progress)
 
     def alignment(self, sentence):
         """`(source_pieces, target_pieces, weights)` for one sentence."""

@@ -45,7 +45,8 @@ import math
 
 from translate import batching
 from translate.signatures import (GLOSSARY_INPUT_KEYS, GLOSSARY_SIGNATURE, INPUT_KEY,
-                                  N_BEST_GLOSSARY_SIGNATURE, N_BEST_OUTPUT_KEYS,
+                                  MATCH_INPUT_KEY, MATCH_SIGNATURE, N_BEST_GLOSSARY_SIGNATURE,
+                                  N_BEST_MATCH_SIGNATURE, N_BEST_OUTPUT_KEYS,
                                   N_BEST_SIGNATURE, OUTPUT_KEYS,
                                   SERVING_SIGNATURE, SignatureNotFound)
 
@@ -170,7 +171,7 @@ class ServingClient:
         """What error messages name: the URL or `host:port` asked."""
         return self.address
 
-    def outputs(self, sentences, signature, glossary=None):
+    def outputs(self, sentences, signature, glossary=None, matches=None):
         """Runs `signature` on `sentences` in one request.
 
         Args:
@@ -178,6 +179,8 @@ class ServingClient:
             signature: the signature's name.
             glossary: a `translate.glossary.Glossary` sent as the glossary
                 signatures' inputs (`GLOSSARY_INPUT_KEYS`), or None.
+            matches: one `str` per sentence, sent as the match signatures'
+                input (`MATCH_INPUT_KEY`), or None.
 
         Returns:
             `{output name: list, one value per sentence}` as the server
@@ -191,7 +194,7 @@ class ServingClient:
         """
         raise NotImplementedError
 
-    def predict(self, sentences, glossary=None):
+    def predict(self, sentences, glossary=None, matches=None):
         """Translates `sentences` in one request.
 
         Args:
@@ -200,6 +203,9 @@ class ServingClient:
             glossary: a `translate.glossary.Glossary`, or None: with one, the
                 request goes to `translate_glossary` (beam search; only
                 with the `serving_default` signature).
+            matches: each sentence's memory match's translation ("" for
+                none), or None: with them, the request goes to
+                `translate_match` (a model that reads matches; beam search).
 
         Returns:
             `(translations, scores)`: a list of `str` and a list of `float`,
@@ -214,7 +220,8 @@ class ServingClient:
         if not sentences:
             return [], []
         signature, glossary = self._glossary_signature(self.signature, glossary)
-        outputs = self.outputs(sentences, signature, glossary) or {}
+        signature = self._match_signature(signature, glossary, matches)
+        outputs = self.outputs(sentences, signature, glossary, matches) or {}
         return self._check_outputs(outputs.get(TRANSLATION), outputs.get(SCORE),
                                    len(sentences))
 
@@ -230,13 +237,27 @@ class ServingClient:
                              f"client asks {signature!r}.")
         return twins[signature], glossary
 
-    def n_best(self, sentences, batch_size=64, glossary=None):
+    @staticmethod
+    def _match_signature(signature, glossary, matches):
+        """The signature of a request with `matches`: the match twin of `signature`."""
+        if matches is None:
+            return signature
+        if glossary:
+            raise ValueError("no signature takes a glossary and memory matches together.")
+        twins = {SERVING_SIGNATURE: MATCH_SIGNATURE, N_BEST_SIGNATURE: N_BEST_MATCH_SIGNATURE}
+        if signature not in twins:
+            raise ValueError(f"memory matches need beam search ({SERVING_SIGNATURE}); the "
+                             f"client asks {signature!r}.")
+        return twins[signature]
+
+    def n_best(self, sentences, batch_size=64, glossary=None, matches=None):
         """The n best translations of each sentence (`translate_n_best`), best first.
 
         Args:
             sentences: a sequence of `str`.
             batch_size: the most sentences in one request.
             glossary: as for `predict` (`translate_n_best_glossary`).
+            matches: as for `predict` (`translate_n_best_match`).
 
         Returns:
             A list with one list of `str` per sentence, in order.
@@ -249,9 +270,11 @@ class ServingClient:
             ValueError, TypeError: as `translate_with_scores`.
         """
         signature, glossary = self._glossary_signature(N_BEST_SIGNATURE, glossary)
+        signature = self._match_signature(signature, glossary, matches)
 
-        def request(batch):
-            rows = (self.outputs(batch, signature, glossary) or {}).get(N_BEST_OUTPUT_KEYS[0])
+        def request(batch, found):
+            rows = (self.outputs(batch, signature, glossary, found) or {}).get(
+                N_BEST_OUTPUT_KEYS[0])
             if (not isinstance(rows, list) or len(rows) != len(batch) or not all(
                     isinstance(row, list) and row and all(isinstance(t, str) for t in row)
                     for row in rows)):
@@ -259,7 +282,8 @@ class ServingClient:
                                    f"translations for each of {len(batch)} sentence(s)",
                                    self.target)
             return rows
-        return batching.by_length(request, self._sentences(sentences, batch_size), batch_size)
+        return batching.by_length_with_matches(
+            request, self._sentences(sentences, batch_size), matches, batch_size)
 
     @staticmethod
     def _sentences(sentences, batch_size):
@@ -271,7 +295,8 @@ class ServingClient:
                 raise TypeError(f"sentence {i} is a {type(sentence).__name__}, not a str.")
         return sentences
 
-    def translate_with_scores(self, sentences, batch_size=64, progress=None, glossary=None):
+    def translate_with_scores(self, sentences, batch_size=64, progress=None, glossary=None,
+                              matches=None):
         """Translations and scores of `sentences`, in requests of at most `batch_size`.
 
         Sentences of similar lengths go in the same request (less padding
@@ -282,30 +307,31 @@ class ServingClient:
             batch_size: the most sentences in one request.
             progress: a function wrapping the iterable of batches (e.g.
                 `tqdm.tqdm`), called once; `None` for none.
-            glossary: as for `predict`.
+            glossary, matches: as for `predict` (`matches`: one per sentence).
 
         Returns:
             `(translations, scores)`: two lists as long as `sentences`.
 
         Raises:
             ServingError: as `predict`, for the first request that fails.
-            ValueError: `batch_size` is not a positive integer.
+            ValueError: `batch_size` is not a positive integer, or `matches`
+                are not one per sentence.
             TypeError: a sentence is not a `str`.
         """
         sentences = self._sentences(sentences, batch_size)
-        predict = (self.predict if glossary is None
-                   else lambda batch: self.predict(batch, glossary=glossary))
-        pairs = batching.by_length(lambda batch: list(zip(*predict(batch), strict=True)),
-                                   sentences, batch_size, progress)
+        pairs = batching.by_length_with_matches(
+            lambda batch, found: list(zip(*self.predict(batch, glossary, found), strict=True)),
+            sentences, matches, batch_size, progress)
         return [text for text, _ in pairs], [score for _, score in pairs]
 
-    def translate(self, sentences, batch_size=64, progress=None, glossary=None):
+    def translate(self, sentences, batch_size=64, progress=None, glossary=None, matches=None):
         """Translations of `sentences`, in order (see `translate_with_scores`).
 
         Returns:
             A list of `str`, one per sentence.
         """
-        return self.translate_with_scores(sentences, batch_size, progress, glossary)[0]
+        return self.translate_with_scores(sentences, batch_size, progress, glossary,
+                                          matches)[0]
 
     def close(self):
         """Closes the connection (the client is not usable afterwards)."""
@@ -365,25 +391,28 @@ class RestClient(ServingClient):
     def target(self):
         return self.url
 
-    def request_body(self, sentences, signature=None, glossary=None):
+    def request_body(self, sentences, signature=None, glossary=None, matches=None):
         """The JSON body (a `dict`) of the request for `sentences` (to
-        `signature`, by default the client's). A glossary's inputs have
-        their own length, so a request with one is in the columnar
-        `"inputs"` format whatever `rest_format` says."""
+        `signature`, by default the client's), with each sentence's match
+        when `matches` are given. A glossary's inputs have their own length,
+        so a request with one is in the columnar `"inputs"` format whatever
+        `rest_format` says."""
         signature = signature or self.signature
         if glossary is not None:
             return {"signature_name": signature, "inputs": {
                 INPUT_KEY: list(sentences),
                 **dict(zip(GLOSSARY_INPUT_KEYS, (glossary.sources, glossary.targets)))}}
+        columns = {INPUT_KEY: list(sentences),
+                   **({} if matches is None else {MATCH_INPUT_KEY: list(matches)})}
         if self.rest_format == "instances":
             return {"signature_name": signature,
-                    "instances": [{INPUT_KEY: s} for s in sentences]}
-        return {"signature_name": signature, "inputs": {INPUT_KEY: list(sentences)}}
+                    "instances": [dict(zip(columns, row)) for row in zip(*columns.values())]}
+        return {"signature_name": signature, "inputs": columns}
 
-    def outputs(self, sentences, signature, glossary=None):
+    def outputs(self, sentences, signature, glossary=None, matches=None):
         """Runs `signature` in one REST request (see `ServingClient.outputs`)."""
         requests = self._requests
-        body = self.request_body(sentences, signature, glossary)
+        body = self.request_body(sentences, signature, glossary, matches)
         try:
             response = self._session.post(self.url, json=body, timeout=self.timeout)
         except requests.Timeout:
@@ -459,9 +488,10 @@ class GrpcClient(ServingClient):
         self._channel = grpc.insecure_channel(self.address, options=options)
         self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
 
-    def request(self, sentences, signature=None, glossary=None):
+    def request(self, sentences, signature=None, glossary=None, matches=None):
         """The `PredictRequest` for `sentences` (to `signature`, by default
-        the client's), with a glossary's inputs when one is given."""
+        the client's), with a glossary's inputs or the sentences' matches
+        when given."""
         request = self._predict_pb2.PredictRequest()
         request.model_spec.name = self.name
         request.model_spec.signature_name = signature or self.signature
@@ -470,17 +500,19 @@ class GrpcClient(ServingClient):
         columns = {INPUT_KEY: sentences}
         if glossary is not None:
             columns.update(zip(GLOSSARY_INPUT_KEYS, (glossary.sources, glossary.targets)))
+        if matches is not None:
+            columns[MATCH_INPUT_KEY] = matches
         for key, values in columns.items():
             request.inputs[key].CopyFrom(self._tf.make_tensor_proto(
                 [s.encode("utf-8") for s in values], dtype=self._tf.string,
                 shape=[len(values)]))
         return request
 
-    def outputs(self, sentences, signature, glossary=None):
+    def outputs(self, sentences, signature, glossary=None, matches=None):
         """Runs `signature` in one gRPC request (see `ServingClient.outputs`)."""
         grpc = self._grpc
         try:
-            response = self._stub.Predict(self.request(sentences, signature, glossary),
+            response = self._stub.Predict(self.request(sentences, signature, glossary, matches),
                                           timeout=self.timeout)
         except grpc.RpcError as error:
             code, details = error.code(), error.details() or ""
