@@ -49,9 +49,10 @@ def test_a_memory_of_one_source_has_no_other_match():
 def test_a_model_is_given_the_matches_at_least_as_similar_as_it_was_trained_on():
     from translate.memory import Match
 
-    found = [Match("a", "A", 0.9), Match("b", "B", 0.5), None, Match("c", "C", 0.7)]
-    assert matches.given(found, 0.7) == ["A", "", "", "C"]
-    assert matches.given(found) == ["A", "B", "", "C"]
+    found = [Match("a", "A", 0.9), Match("b", "B", 0.5), None, Match("c", "C", 0.7),
+             Match("d", "D", 0.0)]
+    assert matches.given(found, 0.7) == ["A", "", "", "C", ""]
+    assert matches.given(found) == ["A", "B", "", "C", ""]
 
 
 def test_the_input_is_the_message_the_separator_and_the_match():
@@ -263,8 +264,8 @@ def test_translate_po_gives_a_reading_export_each_message_s_corpus_match(
 
 @pytest.mark.parametrize("protocol, rest_format", [("rest", "instances"), ("rest", "inputs"),
                                                    ("grpc", None)])
-def test_a_tf_serving_client_sends_each_sentence_s_match(reading_export, tmp_path, protocol,
-                                                         rest_format):
+def test_a_tf_serving_client_sends_each_sentence_s_match(reading_export, corpus, tmp_path,
+                                                         protocol, rest_format):
     from model_server import serve
     from translate.exported import ExportedModel
     from translate.serving import connect
@@ -280,3 +281,16 @@ def test_a_tf_serving_client_sends_each_sentence_s_match(reading_export, tmp_pat
             assert client.n_best(sources, matches=found) == model.n_best(sources, matches=found)
             with pytest.raises(ValueError, match="2 matches for 8 sentences"):
                 client.translate(sources, matches=found[:2])
+        if protocol == "grpc":  # the command, once
+            lines = tmp_path / "lines.txt"
+            lines.write_text("".join(s.replace("\n", " ") + "\n" for s in sources))
+            result = subprocess.run(
+                [sys.executable, "-m", "translate", "client", str(lines), "--server",
+                 server.grpc, "--protocol", "grpc", "--memory", str(corpus)],
+                capture_output=True, text=True, timeout=300)
+            assert result.returncode == 0, result.stderr[-2000:]
+            read = lines.read_text().splitlines()
+            expected = model.translate(read, matches=matches.given(
+                TranslationMemory.from_corpus(corpus).lookup(read)))
+            assert result.stdout.splitlines() == [" ".join(t.splitlines()) for t in expected]
+            assert expected != model.translate(read), "the matches were read"

@@ -599,6 +599,13 @@ def _add_client(commands):
                    help="lines per request (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                    help="seconds one request may take (default: %(default)s)")
+    p.add_argument("--memory", metavar="CORPUS_DIR",
+                   help="send each line's nearest match in this corpus's translation memory "
+                        "to a model that reads matches (its translate_match signature; "
+                        "train.memory_matches)")
+    p.add_argument("--min-match-similarity", type=float, default=0.0, metavar="S",
+                   help="send only matches at least this similar: the model's "
+                        "train.memory_matches_min_similarity (default: %(default)s)")
     p.set_defaults(run=_run_client, exit_at_once=True)
 
 
@@ -606,11 +613,19 @@ def _run_client(args):
     from translate.serving import connect
 
     sources = _read_lines(args.file)
+    matches = None
+    if args.memory:
+        from translate.corpus import normalize
+        from translate.matches import given
+        from translate.memory import TranslationMemory
+
+        tm = TranslationMemory.from_corpus(args.memory, cache=True)
+        matches = given(tm.lookup([normalize(s) for s in sources]), args.min_match_similarity)
     options = {} if args.rest_format is None else {"rest_format": args.rest_format}
     with connect(args.server, protocol=args.protocol, name=args.name, version=args.version,
                  signature=args.signature, timeout=args.timeout, **options) as client:
         outputs = client.translate(sources, args.batch_size,
-                                   progress=_progress if args.file else None)
+                                   progress=_progress if args.file else None, matches=matches)
     for line in outputs:
         # One output line per input line, whatever line breaks a translation holds.
         print(" ".join(line.splitlines()))

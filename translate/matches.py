@@ -25,9 +25,10 @@ from translate.tokenizer import MATCH_SEPARATOR
 
 def given(found, min_similarity=0.0):
     """The match translations a model is given: each `translate.memory.Match`'s
-    target where it is at least `min_similarity` similar, else "" (none)."""
-    return [m.target if m is not None and m.similarity >= min_similarity else ""
-            for m in found]
+    target where it is at least `min_similarity` similar, else "" (none; also
+    for a match that shares nothing, similarity 0)."""
+    return [m.target if m is not None and m.similarity >= min_similarity and m.similarity > 0
+            else "" for m in found]
 
 
 def join(source, match):
