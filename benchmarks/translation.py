@@ -25,7 +25,7 @@ from translate.inference import Translator  # noqa: E402
 from translate.model import build_model  # noqa: E402
 
 
-def training_rate(corpus_dir, settings, steps):
+def training_rate(corpus_dir, settings, steps, with_parameters=False):
     """Target tokens/s of training steps with the given settings.
 
     The same `steps` batches run twice: the first pass traces the step and
@@ -33,7 +33,8 @@ def training_rate(corpus_dir, settings, steps):
     of a run does), the second pass is the steady state.
 
     Returns:
-        `(first_pass, steady_state)` target tokens per second.
+        `(first_pass, steady_state)` target tokens per second, and with
+        `with_parameters` the model's parameter count third.
     """
     train = settings["train"]
     (source, target), (source_vocab, target_vocab) = training.tokenizers(corpus_dir)
@@ -55,7 +56,7 @@ def training_rate(corpus_dir, settings, steps):
         start = time.perf_counter()
         model.fit(data, verbose=0)
         rates.append(tokens / (time.perf_counter() - start))
-    return tuple(rates)
+    return (*rates, model.count_params()) if with_parameters else tuple(rates)
 
 
 def decoding_rate(translator, sentences, batch_size):

@@ -115,3 +115,29 @@ def test_startup_benchmark_times_translate_po_against_import_tensorflow(tiny_exp
     assert report["summary"][0].startswith(f"{tmp_path / 'filled.po'}: filled ")
     assert re.search(r"median [\d.]+ s \(target <= 10 s: (met|not met)\)", result.stdout)
     assert re.search(r"translate po / import tensorflow: [\d.]+$", result.stdout, re.MULTILINE)
+
+
+def test_toolkit_benchmark_gives_the_toolkit_the_same_pieces_and_reads_its_log(tiny_export,
+                                                                              tmp_path):
+    """OpenNMT-tf itself is not installed here (its TensorFlow 2.13 is not
+    ours): what the script hands it and reads back from it is checked."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import toolkit
+    from translate import prepare, tokenizer
+
+    corpus = tiny_export / "corpus"
+    toolkit.write_pieces(corpus, tmp_path)
+    sources = (tmp_path / "train.src").read_text(encoding="utf-8").splitlines()
+    targets = (tmp_path / "train.tgt").read_text(encoding="utf-8").splitlines()
+    pairs = (corpus / "train.tsv").read_text(encoding="utf-8").splitlines()
+    assert len(sources) == len(targets) == len(pairs)
+    processor = tokenizer.load_processor(prepare.tokenizer_paths(corpus)[0])
+    vocabulary = (tmp_path / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    assert len(vocabulary) == processor.get_piece_size()
+    assert set(" ".join(sources + targets).split()) <= set(vocabulary)
+    # A masked message reads its sentinel as one piece, as our model does.
+    assert any("｟1｠" in line.split() for line in sources)
+
+    log = ("2026-12-05 04:31:59.920000: I runner.py:310] Step = 20 ; steps/s = 1.37, "
+           "tokens/s = 4794 (2147 source, 2647 target) ; Learning rate = 0.001000 ; Loss = 6.4\n")
+    assert toolkit._RATE.findall(log) == [("20", "1.37", "2147", "2647")]
