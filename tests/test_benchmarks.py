@@ -141,3 +141,18 @@ def test_toolkit_benchmark_gives_the_toolkit_the_same_pieces_and_reads_its_log(t
     log = ("2026-12-05 04:31:59.920000: I runner.py:310] Step = 20 ; steps/s = 1.37, "
            "tokens/s = 4794 (2147 source, 2647 target) ; Learning rate = 0.001000 ; Loss = 6.4\n")
     assert toolkit._RATE.findall(log) == [("20", "1.37", "2147", "2647")]
+
+
+def test_step_profile_times_each_part_and_the_whole_step(tiny_export, tmp_path):
+    settings = tmp_path / "tiny.json"
+    settings.write_text(json.dumps({"preset": "tiny", "model": {"copy": False}}))
+    result = subprocess.run(
+        [sys.executable, "benchmarks/step_profile.py", str(tiny_export / "corpus"),
+         "--config", str(settings), "--batches", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    rows = dict(re.findall(r"^\| ([^|]+?) \| ([0-9.-]+) \|", result.stdout, re.MULTILINE))
+    parts = ["embeddings + encoder", "decoder GRUs", "attention + combine", "projection + loss",
+             "optimizer (Adam, clipping)", "whole step (model.fit)"]
+    assert all(float(rows[name]) > 0 for name in parts), result.stdout
+    assert "target tokens/s" in result.stdout
