@@ -26,7 +26,7 @@ from pathlib import Path
 
 from translate import batching
 from translate.signatures import (
-    GLOSSARY_INPUT_KEYS, GLOSSARY_SIGNATURE, INPUT_KEY, MATCH_INPUT_KEY, MATCH_SIGNATURE,
+    GLOSSARY_INPUT_KEYS, GLOSSARY_SIGNATURE, INPUT_KEY, MATCH_INPUT_KEY, MATCH_SIGNATURE, MATCH_TWINS,
     N_BEST_GLOSSARY_SIGNATURE, N_BEST_MATCH_SIGNATURE, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE,
     OUTPUT_KEYS, SERVING_SIGNATURE, export_settings, resolve_export)
 
@@ -235,8 +235,7 @@ class ExportedModel:
         nothing else is asked for (a glossary signature reads none)."""
         if matches is None or not self.reads_matches or glossary:
             return signature, None
-        return {SERVING_SIGNATURE: MATCH_SIGNATURE,
-                N_BEST_SIGNATURE: N_BEST_MATCH_SIGNATURE}.get(signature), matches
+        return MATCH_TWINS.get(signature), matches
 
     def translate(self, sentences, batch_size=64, progress=None, glossary=None, matches=None):
         """Translations of `sentences`, in order.

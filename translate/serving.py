@@ -45,8 +45,8 @@ import math
 
 from translate import batching
 from translate.signatures import (GLOSSARY_INPUT_KEYS, GLOSSARY_SIGNATURE, INPUT_KEY,
-                                  MATCH_INPUT_KEY, MATCH_SIGNATURE, N_BEST_GLOSSARY_SIGNATURE,
-                                  N_BEST_MATCH_SIGNATURE, N_BEST_OUTPUT_KEYS,
+                                  MATCH_INPUT_KEY, MATCH_TWINS, N_BEST_GLOSSARY_SIGNATURE,
+                                  N_BEST_OUTPUT_KEYS,
                                   N_BEST_SIGNATURE, OUTPUT_KEYS,
                                   SERVING_SIGNATURE, SignatureNotFound)
 
@@ -244,11 +244,10 @@ class ServingClient:
             return signature
         if glossary:
             raise ValueError("no signature takes a glossary and memory matches together.")
-        twins = {SERVING_SIGNATURE: MATCH_SIGNATURE, N_BEST_SIGNATURE: N_BEST_MATCH_SIGNATURE}
-        if signature not in twins:
+        if signature not in MATCH_TWINS:
             raise ValueError(f"memory matches need beam search ({SERVING_SIGNATURE}); the "
                              f"client asks {signature!r}.")
-        return twins[signature]
+        return MATCH_TWINS[signature]
 
     def n_best(self, sentences, batch_size=64, glossary=None, matches=None):
         """The n best translations of each sentence (`translate_n_best`), best first.

@@ -41,6 +41,9 @@ a model trained with `train.memory_matches` only): outputs as
 N_BEST_MATCH_SIGNATURE = "translate_n_best_match"
 """`N_BEST_SIGNATURE` reading each sentence's memory match."""
 
+MATCH_TWINS = {SERVING_SIGNATURE: MATCH_SIGNATURE, N_BEST_SIGNATURE: N_BEST_MATCH_SIGNATURE}
+"""The signature that reads memory matches for each one that can."""
+
 MATCH_INPUT_KEY = "match"
 """The match signatures' input beside `INPUT_KEY`: `tf.string` `[None]`, for
 each sentence the translation of its nearest memory match, "" for none (then
