@@ -109,3 +109,21 @@ def test_output_length_is_bounded(model):
     limits = np.minimum([len(s) + 2 for s in SOURCES], 5)
     assert np.all(lengths <= limits - 1), "room for EOS within the limit"
     assert attention.shape[2] == padded(SOURCES).shape[1]
+
+
+def test_sentences_past_beam_rows_get_their_greedy_hypothesis_and_no_beams(model):
+    def tokens(row):
+        return [t for t in row if t != PAD]
+
+    source = padded(SOURCES)
+    greedy_ids, greedy_scores, _ = decoding.greedy_search(model, source)
+    all_ids, all_scores = decoding.n_best_search(model, source, beam_width=3)
+    ids, scores = decoding.n_best_search(model, source, beam_width=3, beam_rows=2)
+    ids, scores = ids.numpy(), scores.numpy()
+    for i in (0, 1):  # searched as when every sentence is
+        assert [tokens(r) for r in ids[i]] == [tokens(r) for r in all_ids.numpy()[i]]
+        np.testing.assert_allclose(scores[i], all_scores.numpy()[i], rtol=1e-6)
+    for i in (2, 3):
+        assert tokens(ids[i, 0]) == tokens(greedy_ids.numpy()[i])
+        np.testing.assert_allclose(scores[i, 0], greedy_scores.numpy()[i], rtol=1e-6)
+        assert np.all(scores[i, 1:] < decoding.NEG_INF / 2), "no beam was searched"

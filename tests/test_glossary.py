@@ -6,7 +6,7 @@ import polib
 import pytest
 import tensorflow as tf
 
-from translate import masking, spans
+from translate import decoding, masking, spans
 from translate.localize import fill
 from translate.glossary import Entry, Glossary, GlossaryError, read_file
 from translate.glossary.terms import missed_targets
@@ -268,25 +268,31 @@ def fake_translator(search):
 def test_a_sentence_whose_hypotheses_all_lack_a_term_takes_its_term_masked_form():
     searched = []
 
-    def search(masked_all):  # one search: the sentences, then the term-masked forms
-        searched.append([m.text for m in masked_all])
+    def search(masked_all, beam_rows=None):
+        # One search: the sentences' beams, then the term-masked forms' greedy
+        # hypothesis (no beams: `decoding.n_best_search`'s `beam_rows`).
+        searched.append(([m.text for m in masked_all], beam_rows))
         return ([["Dieses Blatt löschen", "Blatt weg"], ["Speichern", "Sichern"],
-                 [spans.unmask("Diese ｟1｠ löschen", masked_all[2]).text, "Weg"]],
-                [[-1.0, -2.0], [-1.0, -2.0], [-1.5, -3.0]],
-                [[True, True], [True, True], [True, True]])
+                 [spans.unmask("Diese ｟1｠ löschen", masked_all[2]).text, ""]],
+                [[-1.0, -2.0], [-1.0, -2.0], [-1.5, decoding.NEG_INF]],
+                [[True, True], [True, True], [True, False]])
 
     translator = fake_translator(search)
     hypotheses, scores, oks, terms_ok = translator.n_best_batch(
         ["Delete this page", "Save"], with_terms=True)
-    assert searched == [["Delete this page", "Save", "Delete this ｟1｠"]]
-    assert hypotheses == [["Diese Seite löschen", "Weg"], ["Speichern", "Sichern"]]
-    assert terms_ok == [[True, False], [True, True]] and scores[0] == [-1.5, -3.0]
+    assert searched == [(["Delete this page", "Save", "Delete this ｟1｠"], 2)]
+    # The term-masked form's translation first, then the sentence's own best.
+    assert hypotheses == [["Diese Seite löschen", "Dieses Blatt löschen"],
+                          ["Speichern", "Sichern"]]
+    assert terms_ok == [[True, False], [True, True]] and scores[0] == [-1.5, -1.0]
+    assert translator.translate_batch(["Delete this page", "Save"])[0] == [
+        "Diese Seite löschen", "Speichern"]
 
 
 def test_a_hypothesis_with_the_term_keeps_the_sentences_own_search():
     searched = []
 
-    def search(masked_all):
+    def search(masked_all, beam_rows=None):
         searched.append([m.text for m in masked_all])
         return ([["Dieses Blatt löschen", "Diese Seite löschen"], ["Seite weg", "Weg"]],
                 [[-1.0, -2.0], [-1.5, -3.0]], [[True, True], [True, True]])

@@ -46,7 +46,7 @@ def length_limits(source, max_length_ratio=2.0, max_length_extra=10, max_length=
     lengths = tf.reduce_sum(tf.cast(tf.not_equal(source, PAD), tf.float32), axis=1)
     limits = tf.cast(tf.math.ceil(lengths * max_length_ratio), tf.int32) + max_length_extra
     limits = tf.minimum(limits, max_length)
-    return limits, tf.reduce_max(limits)
+    return limits, tf.maximum(tf.reduce_max(limits), 0)  # 0 for no sentence
 
 
 def length_penalty(lengths, alpha):
@@ -325,7 +325,8 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
 
 @_without_xla
 def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
-                  max_length_ratio=2.0, max_length_extra=10, max_length=256):
+                  max_length_ratio=2.0, max_length_extra=10, max_length=256,
+                  beam_rows=None):
     """The `n_best` best distinct hypotheses of each sentence, best first.
 
     The candidates are the final beams and the greedy hypothesis (as in
@@ -342,6 +343,12 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
             default `beam_width`.
         alpha, max_length_ratio, max_length_extra, max_length: as for
             `beam_search`.
+        beam_rows: None, or a scalar: only the first `beam_rows` sentences
+            are beam-searched; each later one gets its greedy hypothesis,
+            then `n_best - 1` beams of score `NEG_INF` (none searched). For
+            a second form of some sentences that only needs to be at hand:
+            the greedy search of the batch runs beside the beams anyway, on
+            the other core.
 
     Returns:
         `(ids, scores)`: `(batch, n_best, out_len)` int32 ids padded with 0,
@@ -360,13 +367,18 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
     batch, k = tf.shape(source)[0], beam_width
     if beam_width == 1:
         return greedy_ids[:, None], greedy_score[:, None]
-    normalised, lengths, history, _ = _beams(model, source, beam_width, alpha,
+    searched = batch if beam_rows is None else tf.minimum(beam_rows, batch)
+    normalised, lengths, history, _ = _beams(model, source[:searched], beam_width, alpha,
                                              limits_kwargs, alignments=False)
     beam_ids = _finish(history, lengths - 1)
     width = tf.maximum(tf.shape(beam_ids)[1], tf.shape(greedy_ids)[1])
-    beam_ids = tf.reshape(_pad_to(beam_ids, width), [batch, k, width])
+    beam_ids = tf.concat([tf.reshape(_pad_to(beam_ids, width), [searched, k, width]),
+                          tf.zeros([batch - searched, k, width], tf.int32)], 0)
+    normalised = tf.concat([normalised, tf.fill([batch - searched, k], NEG_INF)], 0)
     greedy_ids = _pad_to(greedy_ids, width)[:, None]
-    duplicate = tf.reduce_any(tf.reduce_all(tf.equal(beam_ids, greedy_ids), axis=2), axis=1)
+    # (The empty beams of a sentence not searched are no duplicate.)
+    duplicate = tf.reduce_any(tf.reduce_all(tf.equal(beam_ids, greedy_ids), axis=2),
+                              axis=1) & (tf.range(batch) < searched)
     candidates = tf.concat([beam_ids, greedy_ids], axis=1)             # (B, K + 1, W)
     scores = tf.concat([normalised, tf.where(duplicate, 2 * NEG_INF, greedy_score)[:, None]],
                        axis=1)

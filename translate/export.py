@@ -163,17 +163,18 @@ def source_ids(tokenizer, cleaned, max_source_length):
 
 
 def _decode(cleaned, masked, termed, *, model, source_tokenizer, target_tokenizer, search,
-            settings):
+            settings, beam_rows=None):
     """One search over a non-empty batch of cleaned inputs.
 
     Returns `(translations, scores, format_ok, terms_ok)`, each `[batch, n]`:
     unmasked against `masked` (a `masking.mask` result, or None for a model
     without masking), and `terms_ok` read against `termed` (the sources'
-    term-masked forms; true without).
+    term-masked forms; true without). `beam_rows`: as for
+    `decoding.n_best_search` (None: all).
     """
     batch = tf.shape(cleaned)[0]
     source = source_ids(source_tokenizer, cleaned, settings["max_source_length"])
-    ids, score = search(model, source)
+    ids, score = search(model, source, beam_rows)
     width = tf.shape(ids)[1]
     flat = tf.reshape(ids, [batch * width, -1])
     keep = tf.not_equal(flat, PAD) & tf.not_equal(flat, EOS)
@@ -215,9 +216,10 @@ def _hypotheses(text, *, terms=None, match=None, **decode):
     detokenized (`format_ok` true). With `terms`, a glossary's `(sources,
     targets)`: `terms_ok` says whether a hypothesis has every term's target
     (`translate.glossary`); a sentence none of whose hypotheses keeps its
-    spans and has its terms takes those of its term-masked form (each term
-    a sentinel written as the term's target), searched in the same batch.
-    Without, `terms_ok` is true. With `match` (`tf.string` `[batch]`), the
+    spans and has its terms takes its term-masked form's greedy translation
+    (each term a sentinel written as the term's target; searched in the same
+    batch, greedily) first, then its own first `n - 1`. Without, `terms_ok`
+    is true. With `match` (`tf.string` `[batch]`), the
     model reads each sentence's memory match after it (`_read_matches`).
     `decode`: the keyword arguments of `_decode` after the inputs.
     """
@@ -237,21 +239,24 @@ def _hypotheses(text, *, terms=None, match=None, **decode):
     def run():
         if termed is None:
             return _decode(cleaned, masked, termed, **decode)
-        # Each sentence with a term is searched with its terms masked in the
-        # same batch as the sentences themselves (one search, not two in a
-        # row: the model alone misses most terms); a sentence keeps its own
-        # hypotheses when one of them keeps its spans and has its terms.
+        # Each sentence with a term is also searched with its terms masked,
+        # greedily, in the same batch as the sentences themselves (one search,
+        # not two in a row: the model alone misses most terms; the batch's
+        # greedy search runs beside its beams anyway); a sentence keeps its
+        # own hypotheses when one of them keeps its spans and has its terms.
         extra = tf.where(tf.reduce_any(termed["is_term"], axis=1))[:, 0]
         subset = {key: tf.gather(value, extra) for key, value in termed.items()}
         joined = lambda first: {key: tf.concat([first[key], subset[key]], 0)  # noqa: E731
                                 for key in subset}
         both = _decode(tf.concat([cleaned, subset["text"]], 0), joined(masked),
-                       joined(termed), **decode)
+                       joined(termed), beam_rows=batch, **decode)
         found = tuple(value[:batch] for value in both)
         again = ~tf.reduce_any(tf.gather(found[2] & found[3], extra), axis=1)
         rows = tf.boolean_mask(extra, again)[:, None]
-        return tuple(tf.tensor_scatter_nd_update(old, rows, tf.boolean_mask(new[batch:], again))
-                     for old, new in zip(found, both))
+        n = tf.shape(found[0])[1]
+        return tuple(tf.tensor_scatter_nd_update(old, rows, tf.concat(
+            [tf.boolean_mask(new[batch:], again)[:, :1], tf.gather_nd(old, rows)[:, :n - 1]], 1))
+            for old, new in zip(found, both))
 
     def nothing():
         return (tf.zeros([0, 1], tf.string), tf.zeros([0, 1], tf.float32),
@@ -286,12 +291,17 @@ def _best(translations, scores, ok, follows, with_terms):
 
 
 def _traced_once(search, model):
-    """`search(model, source)` as one `tf.function` of the source ids, so that
-    every signature calls the same traced search instead of tracing its own."""
-    function = tf.function(lambda source: search(model, source),
-                           input_signature=[tf.TensorSpec([None, None], tf.int32)],
+    """`search(model, source, beam_rows=...)` as one `tf.function` of the
+    source ids and `beam_rows` (`decoding.n_best_search`; the whole batch
+    when not given), so that every signature calls the same traced search
+    instead of tracing its own."""
+    function = tf.function(lambda source, beam_rows: search(model, source,
+                                                            beam_rows=beam_rows),
+                           input_signature=[tf.TensorSpec([None, None], tf.int32),
+                                            tf.TensorSpec([], tf.int32)],
                            autograph=False)
-    return lambda _, source: function(source)
+    return lambda _, source, beam_rows=None: function(
+        source, tf.shape(source)[0] if beam_rows is None else beam_rows)
 
 
 _EXTRA_INPUTS = {None: (), "glossary": GLOSSARY_INPUT_KEYS, "match": (MATCH_INPUT_KEY,)}

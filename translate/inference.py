@@ -91,8 +91,9 @@ class Translator:
                                                alignments=False, **settings),
                 input_signature=spec, autograph=False)
         self._decode_n_best = tf.function(
-            lambda s: decoding.n_best_search(model, s, beam_width=beam_width, **settings),
-            input_signature=spec, autograph=False)
+            lambda s, beam_rows: decoding.n_best_search(
+                model, s, beam_width=beam_width, beam_rows=beam_rows, **settings),
+            input_signature=spec + [tf.TensorSpec([], tf.int32)], autograph=False)
         # Alignments only when asked for (`alignment`): they slow beam search.
         self._decode_aligned = self._decode if beam_width == 1 else tf.function(
             lambda s: decoding.beam_search(model, s, beam_width=beam_width, **settings),
@@ -184,9 +185,12 @@ class Translator:
         unmasked = spans.unmask(text, masked)
         return unmasked.text, unmasked.ok
 
-    def _search(self, masked_all):
-        """`(hypotheses, scores, oks)` of one search over masked sentences."""
-        ids, scores = self._decode_n_best(self.encode(None, masked_all))
+    def _search(self, masked_all, beam_rows=None):
+        """`(hypotheses, scores, oks)` of one search over masked sentences
+        (only the first `beam_rows` beam-searched: `decoding.n_best_search`)."""
+        ids, scores = self._decode_n_best(
+            self.encode(None, masked_all),
+            len(masked_all) if beam_rows is None else beam_rows)
         hypotheses, oks = [], []
         scores = scores.numpy()
         for i, (masked, rows) in enumerate(zip(masked_all, ids.numpy())):
@@ -207,10 +211,12 @@ class Translator:
 
         With a glossary, `terms_ok` says whether a hypothesis has the target
         of every term the sentence has (outside its spans); a sentence none
-        of whose hypotheses keeps its spans and has its terms takes those of
-        its term-masked form (`term_masking`), each term's sentinel written as
-        its target, searched in the same batch as the sentences (one search,
-        not two in a row). This is what the export's glossary signatures do.
+        of whose hypotheses keeps its spans and has its terms takes its
+        term-masked form's greedy translation (`term_masking`), each term's
+        sentinel written as its target, first, then its own first `n - 1`;
+        the term-masked forms are searched greedily in the same batch as the
+        sentences (one search, not two in a row). This is what the export's
+        glossary signatures do.
 
         With `with_terms`, a fourth list: per hypothesis, `terms_ok`.
         """
@@ -222,7 +228,8 @@ class Translator:
             termed = [self.mask(s, terms=True) for s in sentences]
             if self.term_masking:  # searched in the same batch, as the export does
                 extra = [i for i, m in enumerate(termed) if m.terms]
-        hypotheses, scores, oks = self._search(masked + [termed[i] for i in extra])
+        hypotheses, scores, oks = self._search(masked + [termed[i] for i in extra],
+                                               beam_rows=len(sentences))
         redone = [found[len(sentences):] for found in (hypotheses, scores, oks)]
         hypotheses, scores, oks = (found[:len(sentences)] for found in (hypotheses, scores, oks))
         if glossary is None:
@@ -235,7 +242,9 @@ class Translator:
                         for m, texts in zip(termed, hypotheses)]
             for j, i in enumerate(extra):
                 if not any(a and b for a, b in zip(oks[i], terms_ok[i])):
-                    hypotheses[i], scores[i], oks[i] = (found[j] for found in redone)
+                    hypotheses[i], scores[i], oks[i] = (
+                        found[j][:1] + own[i][:len(own[i]) - 1]
+                        for found, own in zip(redone, (hypotheses, scores, oks)))
                     terms_ok[i] = [not glossary_terms.missed_targets(termed[i], text)
                                    for text in hypotheses[i]]
         if not with_terms:
