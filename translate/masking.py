@@ -184,7 +184,8 @@ def mask_against(text, masked):
     equal = tf.equal(dense[:, :, None], sources[:, None, :]) & is_span[:, :, None]
     occurrence = tf.cumsum(tf.cast(equal, tf.int32), axis=2)
     hit = equal & tf.equal(occurrence, rank[:, :, None] + 1)
-    always = tf.zeros_like(hit[:, :, :1])  # no argmax over an empty axis
+    # No argmax over an empty axis (a batch whose messages have no span).
+    always = tf.zeros(tf.concat([tf.shape(hit)[:2], [1]], 0), tf.bool)
     index = tf.argmax(tf.cast(tf.concat([hit, always], 2), tf.int32), axis=2,
                       output_type=tf.int32)
     found = tf.reduce_any(hit, axis=2)
