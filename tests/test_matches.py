@@ -193,10 +193,12 @@ def test_the_graph_masks_a_match_as_the_python_path_does():
 
     from translate import masking
 
-    sources, found = zip(*EDGE_CASES)
-    masked = masking.mask(tf.constant(sources))
-    graph = [t.decode() for t in masking.mask_against(tf.constant(found), masked).numpy()]
-    assert graph == [spans.mask_pair(s, m)[1] for s, m in EDGE_CASES]
+    # Also a batch none of whose messages has a span (the matches may).
+    for cases in (EDGE_CASES, [("Plain words", "Schlichte %s Worte <b>"), ("Open it", "")]):
+        sources, found = zip(*cases)
+        masked = masking.mask(tf.constant(sources))
+        graph = [t.decode() for t in masking.mask_against(tf.constant(found), masked).numpy()]
+        assert graph == [spans.mask_pair(s, m)[1] for s, m in cases]
 
 
 @pytest.fixture(scope="module")
@@ -294,3 +296,59 @@ def test_a_tf_serving_client_sends_each_sentence_s_match(reading_export, corpus,
                 TranslationMemory.from_corpus(corpus).lookup(read)))
             assert result.stdout.splitlines() == [" ".join(t.splitlines()) for t in expected]
             assert expected != model.translate(read), "the matches were read"
+
+
+def test_the_endpoint_gives_a_reading_export_each_text_s_memory_match(reading_export, corpus):
+    import requests
+
+    from test_endpoint import app_in_thread
+    from translate.corpus import normalize
+    from translate.endpoint.app import create_app
+    from translate.endpoint.languages import LanguagePair
+    from translate.exported import ExportedModel
+
+    model = ExportedModel(reading_export)
+    tm = TranslationMemory.from_corpus(corpus)
+    texts = ["Plain words for the user", "Open the window", "Print the file for the user"]
+    found = tm.lookup([normalize(t) for t in texts])
+    assert all(0 < m.similarity < 1 for m in found), "the model translates these"
+    given = matches.given(found, model.min_match_similarity)
+    expected = model.translate(texts, matches=given)
+    assert expected != model.translate(texts), "the matches are read"
+    # An exact match still comes from the memory, before the model.
+    texts.append("Deleted {count} items for the key")
+    expected.append("{count} Elemente gelöscht für Schlüssel")
+    app = create_app(model, LanguagePair("en", "de"), memory=tm, memory_threshold=1.0,
+                     match_from=model.min_match_similarity)
+    with app_in_thread(app) as url:
+        def ask(**extra):
+            return requests.post(url + "/translate", timeout=120, json={
+                "q": texts, "source": "en", "target": "de", **extra}).json()
+        assert ask() == {"translatedText": expected}
+        with_alternatives = ask(alternatives=2)
+    n_best = model.n_best(texts[:3], matches=given)
+    assert with_alternatives["translatedText"] == [row[0] for row in n_best] + expected[3:]
+    assert with_alternatives["alternatives"][:3] == [
+        [t for t in dict.fromkeys(row[1:]) if t != row[0]][:2] for row in n_best]
+
+
+def test_serve_gives_matches_to_a_reading_export_also_through_tf_serving(reading_export,
+                                                                        tiny_export):
+    import argparse
+
+    from translate import cli
+    from translate.exported import ExportedModel
+
+    def match_from(backend, **args):
+        options = dict(tf_serving=None, model=None, signature="serving_default")
+        return cli._match_from(argparse.Namespace(**{**options, **args}), backend)
+
+    reading = ExportedModel(reading_export)
+    assert match_from(reading) == reading.min_match_similarity == 0.0
+    assert match_from(reading, signature="translate_greedy") is None, "no greedy twin"
+    assert match_from(ExportedModel(tiny_export / "models" / "translator")) is None
+    # Through TF Serving, the export --model names says whether the model reads matches.
+    assert match_from(None, tf_serving="localhost:8501", model=str(reading_export)) == 0.0
+    assert match_from(None, tf_serving="localhost:8501",
+                      model=str(tiny_export / "models" / "translator")) is None
+    assert match_from(None, tf_serving="localhost:8501") is None

@@ -99,7 +99,7 @@ def translate_reading(translator, sources, matches, batch_size=64, progress=None
                                 matches=given(matches, translator.min_match_similarity))
 
 
-def memory_first(sources, tm, threshold, translate, glossary=None):
+def memory_first(sources, tm, threshold, translate, glossary=None, matches=None):
     """`(outputs, origins)`: memory where usable, and the model only for the rest.
 
     As `translate po` fills a catalog: each message is looked up as the
@@ -118,6 +118,8 @@ def memory_first(sources, tm, threshold, translate, glossary=None):
             many out); not called when the memory fills every message.
         glossary: a `translate.glossary.Glossary`, or None: a match that
             lacks a term of its message is not used (as in `translate po`).
+        matches: the messages' lookups in `tm` when the caller has them
+            (`tm.lookup` of their normalized forms), or None.
 
     Returns:
         `(outputs, origins)` as `translate.memory.combine`.
@@ -126,7 +128,8 @@ def memory_first(sources, tm, threshold, translate, glossary=None):
         ValueError: `translate` returned a different number of translations
             than it was given, or a bad `threshold`.
     """
-    matches = tm.lookup([normalize(s) for s in sources])
+    if matches is None:
+        matches = tm.lookup([normalize(s) for s in sources])
     rest = [i for i, (source, match) in enumerate(zip(sources, matches))
             if not memory.usable(source, match, threshold)
             or (glossary is not None and glossary.missed(source, match.target))]

@@ -800,6 +800,19 @@ def _api_keys(args):
     return keys
 
 
+def _match_from(args, backend):
+    """For a model that reads memory matches (through TF Serving: as the
+    export `--model` names records), the least similarity of the matches it
+    is given; None for another model, or a signature without a match twin."""
+    if args.signature not in signatures.MATCH_TWINS:
+        return None
+    if args.tf_serving:
+        settings = signatures.export_settings(args.model) if args.model else {}
+        return (settings.get("min_match_similarity", 0.0) if settings.get("reads_matches")
+                else None)
+    return backend.min_match_similarity if backend.reads_matches else None
+
+
 def _run_serve(args):
     from translate.endpoint import server
     from translate.endpoint.languages import LanguagePair
@@ -839,19 +852,22 @@ def _run_serve(args):
 
         backend = ExportedModel(args.model, args.signature)
         label = f"{backend.path} ({args.signature})"
-    threshold = args.memory_threshold
+    threshold, match_from = args.memory_threshold, None
     if tm is not None:
         if threshold is None:
             print("choosing the memory threshold on the memory corpus's dev split...",
                   file=sys.stderr, flush=True)
             threshold = assist.dev_threshold(backend, args.memory, tm=tm)
         label += f", memory {args.memory} from similarity {threshold:.2f}"
+        match_from = _match_from(args, backend) if glossary is None else None
+        if match_from is not None:
+            label += f", the model reading matches from similarity {match_from:.2f}"
     if glossary is not None:
         label += f", glossary of {len(glossary)} terms"
     from translate.endpoint.app import create_app
 
     app = create_app(backend, pair, api_keys=keys, limits=limits, memory=tm,
-                     memory_threshold=threshold, glossary=glossary)
+                     memory_threshold=threshold, glossary=glossary, match_from=match_from)
     print(f"translate serve: {server.url(sock)} translates {pair} with {label}"
           f"{'; API key needed' if keys else ''}", flush=True)
     server.run(app, sock, log_level=args.log_level)

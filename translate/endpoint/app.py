@@ -35,7 +35,9 @@ Requests meet the model through two `MicroBatcher`s (one for translations,
 one for n-best lists), so the texts of concurrent requests go to the model
 in one call, in a worker thread; a handler awaits its batch's future, and
 the memory's lookups run in Starlette's thread pool, so nothing slow runs
-on the event loop.
+on the event loop. With a memory, a model that reads memory matches
+(`train.memory_matches`) is given each text's nearest match, as `translate
+po` gives it, through the export's match signatures.
 """
 
 import asyncio
@@ -200,24 +202,34 @@ def _others(hypotheses, translation, count):
 class _Service:
     """What the routes call: the batchers in front of the backend, the memory."""
 
-    def __init__(self, backend, limits, memory, memory_threshold, glossary=None):
+    def __init__(self, backend, limits, memory, memory_threshold, glossary=None,
+                 match_from=None):
         self.backend, self.limits = backend, limits
         self.memory, self.memory_threshold = memory, memory_threshold
         self.glossary = glossary
+        # No signature takes a glossary and matches together: the glossary wins.
+        self.match_from = (match_from if memory is not None and glossary is None
+                           else None)
         self.translations = self.n_best = None
 
-    def _with_glossary(self, function):
-        """`function` (the backend's) given the glossary, when there is one."""
-        if function is None or self.glossary is None:
-            return function
-        return functools.partial(function, glossary=self.glossary)
+    def _for_model(self, function):
+        """`function` (the backend's) given the glossary, when there is one;
+        for a model that reads matches, called with `(text, match)` pairs."""
+        if function is None:
+            return None
+        if self.glossary is not None:
+            return functools.partial(function, glossary=self.glossary)
+        if self.match_from is not None:
+            return lambda pairs: function([text for text, _ in pairs],
+                                          matches=[match for _, match in pairs])
+        return function
 
     def start(self):
         options = dict(max_sentences=self.limits.batch_sentences,
                        max_wait=self.limits.batch_wait, max_pending=self.limits.max_pending)
-        self.translations = MicroBatcher(self._with_glossary(self.backend.translate),
+        self.translations = MicroBatcher(self._for_model(self.backend.translate),
                                          name="model", **options)
-        n_best = self._with_glossary(getattr(self.backend, "n_best", None))
+        n_best = self._for_model(getattr(self.backend, "n_best", None))
         self.n_best = MicroBatcher(n_best or self._no_n_best, name="model-n-best", **options)
 
     def stop(self):
@@ -234,30 +246,54 @@ class _Service:
 
     async def answer(self, texts, alternatives):
         """`(translations, alternatives or None)` for a checked request."""
-        if not alternatives:
-            if self.memory is None:  # the common case: no thread of its own
+        if self.memory is None:  # the common case: no thread of its own
+            if not alternatives:
                 return await asyncio.wrap_future(self.translations.submit(texts)), None
-            model = self.translations.submit
-            return await self._with_memory(texts, lambda rest: model(rest).result()), None
-        hypotheses = await asyncio.wrap_future(self.n_best.submit(texts))
-        best = dict(zip(texts, (h[0] for h in hypotheses)))
-        translations = (await self._with_memory(texts, lambda rest: [best[t] for t in rest])
-                        if self.memory is not None else [h[0] for h in hypotheses])
+            hypotheses = await asyncio.wrap_future(self.n_best.submit(texts))
+            translations = [h[0] for h in hypotheses]
+        else:
+            found = await run_in_threadpool(self._lookup, texts)
+            inputs = dict(zip(texts, self._model_inputs(texts, found)))
+            if not alternatives:
+                model = self.translations.submit
+                return await self._with_memory(
+                    texts, found, lambda rest: model([inputs[t] for t in rest]).result()), None
+            found_n_best = dict(zip(inputs, await asyncio.wrap_future(
+                self.n_best.submit(list(inputs.values())))))
+            translations = await self._with_memory(
+                texts, found, lambda rest: [found_n_best[t][0] for t in rest])
+            hypotheses = [found_n_best[t] for t in texts]
         return translations, [_others(h, t, alternatives)
                               for h, t in zip(hypotheses, translations)]
 
-    async def _with_memory(self, texts, translate):
-        """The memory's translations where usable, `translate(rest)` elsewhere,
-        in a worker thread (the lookup, and `translate` may block)."""
+    def _lookup(self, texts):
+        """The memory's match of each text (as the corpus stores messages)."""
+        from translate.corpus import normalize
+
+        return self.memory.lookup([normalize(text) for text in texts])
+
+    def _model_inputs(self, texts, found):
+        """What the batchers take for `texts`: the texts, or for a model that
+        reads matches `(text, match translation)` pairs (`matches.given`)."""
+        if self.match_from is None:
+            return list(texts)
+        from translate.matches import given
+
+        return list(zip(texts, given(found, self.match_from)))
+
+    async def _with_memory(self, texts, found, translate):
+        """The memory's translations where usable (`found`: the texts'
+        lookups), `translate(rest)` elsewhere, in a worker thread (it may block)."""
         from translate import assist  # scikit-learn and sacrebleu: only with a memory
 
         outputs, _ = await run_in_threadpool(assist.memory_first, texts, self.memory,
-                                             self.memory_threshold, translate, self.glossary)
+                                             self.memory_threshold, translate, self.glossary,
+                                             found)
         return outputs
 
 
 def create_app(backend, pair, *, api_keys=(), limits=None, memory=None,
-               memory_threshold=None, glossary=None):
+               memory_threshold=None, glossary=None, match_from=None):
     """The LibreTranslate-compatible app in front of a model (see the module doc).
 
     Args:
@@ -281,6 +317,13 @@ def create_app(backend, pair, *, api_keys=(), limits=None, memory=None,
             None: the backend's `translate` and `n_best` are called with
             `glossary=` (`translate.exported.ExportedModel`'s and the serving
             clients' take it), and a memory match lacking a term is not used.
+        match_from: for a model that reads memory matches (an export with
+            the match signatures; `translate.exported.ExportedModel.
+            reads_matches`), the least similarity of the match each text
+            going to the model is given (its `min_match_similarity`): the
+            backend's `translate` and `n_best` are then called with
+            `matches=` (`translate.matches.given`). None: no matches (also
+            without a memory, or with a glossary).
 
     Returns:
         A `starlette.applications.Starlette` app (its batchers start and
@@ -295,7 +338,7 @@ def create_app(backend, pair, *, api_keys=(), limits=None, memory=None,
     keys = [key.encode("utf-8") for key in api_keys]
     if not all(keys):
         raise ValueError("an API key must not be empty.")
-    service = _Service(backend, limits, memory, memory_threshold, glossary)
+    service = _Service(backend, limits, memory, memory_threshold, glossary, match_from)
     languages = pair.languages()
 
     async def get_languages(request):
