@@ -62,6 +62,18 @@ def test_lengths_are_bucketed(corpus):
     assert len(widths) > 1, "batches of different lengths (buckets)"
 
 
+def test_the_pipeline_is_not_autotuned(corpus):
+    # Deleting an autotuned iterator waits for its tuning thread's next
+    # wake-up (up to a minute after an epoch): Keras leaves each epoch's
+    # iterators to the garbage collector, which stalled training wherever it
+    # ran. Determinism is kept too.
+    tsv, _, model = corpus
+    tok = tf_tokenizer(model)
+    options = dataset.make_dataset(str(tsv), tok, tok, batch_tokens=256, max_length=32).options()
+    assert options.autotune.enabled is False
+    assert options.deterministic is True
+
+
 @pytest.mark.parametrize("kwargs,message", [
     (dict(max_length=1), "max_length"),
     (dict(batch_tokens=16, max_length=32), "batch_tokens"),
