@@ -127,3 +127,33 @@ def test_sentences_past_beam_rows_get_their_greedy_hypothesis_and_no_beams(model
         assert tokens(ids[i, 0]) == tokens(greedy_ids.numpy()[i])
         np.testing.assert_allclose(scores[i, 0], greedy_scores.numpy()[i], rtol=1e-6)
         assert np.all(scores[i, 1:] < decoding.NEG_INF / 2), "no beam was searched"
+
+
+@pytest.mark.parametrize("width,k", [(8000, 4), (8001, 4), (3000, 1), (5000, 9)])
+def test_top_k_rows_is_tensorflows_top_k(width, k):
+    rng = np.random.default_rng(width)
+    for x in (rng.normal(size=(37, width)),
+              rng.integers(0, 3, size=(37, width))):  # ties everywhere
+        x = tf.constant(x, tf.float32)
+        values, indices = decoding.top_k_rows(x, k)
+        expected_values, expected_indices = tf.math.top_k(x, k)
+        np.testing.assert_array_equal(indices.numpy(), expected_indices.numpy())
+        np.testing.assert_array_equal(values.numpy(), expected_values.numpy())
+
+
+def test_searches_over_a_large_vocabulary_find_what_a_plain_top_k_finds(monkeypatch):
+    # A vocabulary wide enough for top_k_rows's blocks (the fixture's is not).
+    keras.utils.set_random_seed(3)
+    m = Seq2Seq(2000, 2000, embedding_dim=16, units=16, dropout=0.0)
+    m({"source": padded(SOURCES), "target_in": padded(SOURCES)})
+    for w in m.trainable_weights:
+        w.assign(w * 3.0)
+
+    def search():
+        ids, scores = decoding.n_best_search(m, padded(SOURCES), beam_width=4)
+        return ids.numpy(), scores.numpy()
+    ids, scores = search()
+    monkeypatch.setattr(decoding, "top_k_rows", lambda x, k: tf.math.top_k(x, k))
+    plain_ids, plain_scores = search()
+    np.testing.assert_array_equal(ids, plain_ids)
+    np.testing.assert_allclose(scores, plain_scores, rtol=1e-6)
