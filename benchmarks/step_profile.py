@@ -11,9 +11,11 @@ clipping, Adam, metrics):
 - embeddings and encoder (the source's embedding, the bidirectional GRUs,
   the mean and the bridge);
 - decoder GRUs over the target under teacher forcing;
-- attention and combine (`tanh(W [output, context])`);
-- output projection and loss (the logits, label-smoothed cross-entropy; a
-  model without copying and with its own projection, as the toolkit's);
+- attention and combine (`tanh(W [output, context])`, of the real target
+  positions only, as the training step packs them);
+- output projection and loss of those positions (the logits,
+  label-smoothed cross-entropy; a model without copying and with its own
+  projection, as the toolkit's);
 - the optimizer alone (Adam on gradients of the model's shapes, clipped).
 
 What the parts do not add up to is the rest: Keras's per-step work
@@ -33,7 +35,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
-from translate import config, dataset, losses, prepare, tokenizer, training  # noqa: E402
+from translate import config, dataset, losses, training  # noqa: E402
 from translate.machine import describe  # noqa: E402
 from translate.model import build_model  # noqa: E402
 
@@ -75,9 +77,8 @@ def profile(corpus_dir, settings, count):
         model = build_model(settings["model"], source_vocab, target_vocab)
     loss = losses.MaskedCrossEntropy(train["label_smoothing"])
     data = dataset.make_dataset(
-        str(Path(corpus_dir) / "train.tsv"), source_tok, target_tok,
-        batch_tokens=train["batch_tokens"], max_length=train["max_length"], shuffle=False,
-        mask_spans=tokenizer.masks_spans(prepare.tokenizer_paths(corpus_dir)[0]))
+        str(Path(corpus_dir) / "train.tsv"), source_tok, target_tok, shuffle=False,
+        **training.batch_settings(corpus_dir, train))
     batches = list(data.take(count))  # unshuffled: the same batches as `model.fit`'s below
 
     # Each part's inputs, computed once per batch by the parts before it.
@@ -89,8 +90,10 @@ def profile(corpus_dir, settings, count):
         for layer, state in zip(model.decoder, states):
             x = layer(x, initial_state=state, mask=target_mask)
         context, _ = model.attention(x, memory, mask)
-        hidden = model.combine(tf.concat([x, context], -1))
-        staged.append((inputs, target_out, memory, mask, states, x, hidden))
+        # As the training step: combine and project the real positions only.
+        hidden = model.combine(tf.gather_nd(tf.concat([x, context], -1), tf.where(target_mask)))
+        staged.append((inputs, tf.boolean_mask(target_out, target_mask), memory, mask, states,
+                       x, hidden, target_mask))
 
     def encoder(source):
         return model.encode(source, training=True)[0]
@@ -102,9 +105,10 @@ def profile(corpus_dir, settings, count):
             x = layer(x, initial_state=state, mask=target_mask, training=True)
         return x
 
-    def attention(decoded, memory, mask):
+    def attention(decoded, memory, mask, target_mask):
         context, _ = model.attention(decoded, memory, mask)
-        return model.combine(tf.concat([decoded, context], -1))
+        return model.combine(tf.gather_nd(tf.concat([decoded, context], -1),
+                                          tf.where(target_mask)))
 
     def output(hidden, target_out):
         logits = tf.cast(model.projection(model.dropout(hidden, training=True)), tf.float32)
@@ -116,7 +120,7 @@ def profile(corpus_dir, settings, count):
         "decoder GRUs": (_forward_backward(decoder, model.trainable_variables),
                          [(s[0]["target_in"], s[4][0]) for s in staged]),
         "attention + combine": (_forward_backward(attention, model.trainable_variables),
-                                [(s[5], s[2], s[3]) for s in staged]),
+                                [(s[5], s[2], s[3], s[7]) for s in staged]),
         "projection + loss": (_forward_backward(output, model.trainable_variables),
                               [(s[6], s[1]) for s in staged]),
     }

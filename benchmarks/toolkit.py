@@ -18,8 +18,10 @@ OpenNMT-tf. OpenNMT-tf trains for `--minutes`; the mean of its log's target toke
 (pieces here) after its first report is its steady rate. This project's
 model of the same shape (`benchmarks/configs/toolkit_exact.yaml`) trains
 `--steps` batches twice (`benchmarks/translation.py`: the second pass is its
-steady rate). Printed: both rates, the ratio, the CPU, and the parameters of
-each model. Nothing else should run meanwhile.
+steady rate), in float32 and, where `train.precision: auto` resolves to
+bfloat16 on this CPU, in that too (the toolkit has no bfloat16 training on
+CPU: its `--mixed_precision` is float16). Printed: the rates, the ratios,
+the CPU, and the parameters of each model. Nothing else should run meanwhile.
 """
 
 import argparse
@@ -135,16 +137,27 @@ def toolkit_rate(python, data_dir, minutes):
             int(parameters.group(1)) if parameters else None, reports)
 
 
-def own_rate(corpus_dir, steps):
-    """`(steady target tokens/s, parameters)` of this project's model of the same shape."""
+def own_rate(corpus_dir, steps, precision):
+    """`(steady target tokens/s, parameters)` of this project's model of the
+    same shape, trained in `precision` (a `train.precision` name)."""
     import translation  # benchmarks/translation.py
     from translate import config
 
     settings = config.load(EXACT_CONFIG)
-    settings["train"]["precision"] = "float32"
+    settings["train"]["precision"] = precision
     first, steady, parameters = translation.training_rate(corpus_dir, settings, steps,
                                                           with_parameters=True)
     return steady, parameters
+
+
+def own_precisions():
+    """The precisions to run ours in: float32, and the default where it
+    resolves to something else on this machine (bfloat16 on a CPU with
+    bfloat16 matmuls)."""
+    from translate import config, training
+
+    default = training.resolve_precision(config.load(EXACT_CONFIG)["train"]["precision"])
+    return ["float32"] + ([default] if default != "float32" else [])
 
 
 def main(argv=None):
@@ -167,20 +180,25 @@ def main(argv=None):
     write_pieces(args.corpus_dir, args.work)
     started = time.strftime("%Y-%m-%d %H:%M")
     toolkit, toolkit_parameters, reports = toolkit_rate(python, args.work, args.minutes)
-    ours, our_parameters = own_rate(args.corpus_dir, args.steps)
+    ours = {}
+    for precision in own_precisions():
+        rate, our_parameters = own_rate(args.corpus_dir, args.steps, precision)
+        ours[precision] = {"target_tokens_per_second": rate, "ratio": rate / toolkit}
     result = {"cpu": describe(), "started": started, "corpus": str(args.corpus_dir),
               "toolkit": {"name": "OpenNMT-tf 2.32.0, TensorFlow 2.13.1",
                           "parameters": toolkit_parameters, "target_tokens_per_second": toolkit,
                           "reports": reports},
               "ours": {"config": str(EXACT_CONFIG.relative_to(ROOT)),
-                       "parameters": our_parameters, "target_tokens_per_second": ours},
-              "ratio": ours / toolkit}
+                       "parameters": our_parameters, "precisions": ours}}
     print(f"{result['cpu']}, {started}")
-    print(f"| model | parameters | steady target tokens/s |\n|---|---|---|\n"
-          f"| {result['toolkit']['name']} | {toolkit_parameters:,} | {toolkit:,.0f} |\n"
-          f"| gru_keras, {result['ours']['config']} | {our_parameters:,} | {ours:,.0f} |")
-    print(f"ours / toolkit: {result['ratio']:.2f}x (target >= 1.5x: "
-          f"{'met' if result['ratio'] >= 1.5 else 'NOT met'})")
+    print(f"| model | parameters | steady target tokens/s | ours / toolkit |\n|---|---|---|---|\n"
+          f"| {result['toolkit']['name']}, float32 | {toolkit_parameters:,} | {toolkit:,.0f} | |")
+    for precision, figures in ours.items():
+        print(f"| gru_keras, {result['ours']['config']}, {precision} | {our_parameters:,} | "
+              f"{figures['target_tokens_per_second']:,.0f} | {figures['ratio']:.2f}x |")
+    for precision, figures in ours.items():
+        print(f"ours in {precision} / toolkit: {figures['ratio']:.2f}x (target >= 1.5x: "
+              f"{'met' if figures['ratio'] >= 1.5 else 'NOT met'})")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
     return 0

@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
-from translate import config, dataset, evaluation, losses, prepare, tokenizer, training  # noqa: E402
+from translate import config, dataset, evaluation, losses, training  # noqa: E402
 from translate.inference import Translator  # noqa: E402
 from translate.model import build_model  # noqa: E402
 
@@ -46,10 +46,8 @@ def training_rate(corpus_dir, settings, steps, with_parameters=False):
                       loss=losses.MaskedCrossEntropy(train["label_smoothing"]))
     print(f"model: {model.count_params():,} parameters")
     data = dataset.make_dataset(str(Path(corpus_dir) / "train.tsv"), source, target,
-                                batch_tokens=train["batch_tokens"],
-                                max_length=train["max_length"],
-                                mask_spans=tokenizer.masks_spans(
-                                    prepare.tokenizer_paths(corpus_dir)[0])).take(steps).cache()
+                                **training.batch_settings(corpus_dir, train)
+                                ).take(steps).cache()
     tokens = sum(int(tf.math.count_nonzero(t)) for _, t in data)
     rates = []
     for _ in range(2):

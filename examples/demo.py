@@ -218,6 +218,9 @@ def main(argv=None):
         "corpus": manifest["counts"]["splits"],
         "training": {"preset": args.preset, "budget_minutes": args.minutes,
                      "cpu": metrics[-1].get("cpu") if metrics else None,
+                     # "auto" trains in bfloat16 where the CPU has it: a speed
+                     # names its precision as well as its machine.
+                     "precision": metrics[-1].get("precision") if metrics else None,
                      "minutes_in_finished_epochs": spent_minutes(run_dir),
                      "epochs": len(metrics),
                      "steps": trained_steps(run_dir),
@@ -234,7 +237,8 @@ def main(argv=None):
     trained = summary["training"]
     print(f"training: {trained['steps']} steps, {trained['epochs']} finished epochs "
           f"({trained['target_tokens_in_finished_epochs']:,} target tokens, "
-          f"{trained['tokens_per_second'] or 0:,.0f} tokens/s in the last) on "
+          f"{trained['tokens_per_second'] or 0:,.0f} tokens/s in the last, "
+          f"{trained['precision'] or 'float32'}) on "
           f"{trained['cpu'] or summary['machine']['cpu']}, {os.cpu_count()} cores")
     print("| system (test split) | BLEU | chrF | placeholders kept |\n|---|---|---|---|")
     for row in rows:

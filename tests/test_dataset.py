@@ -62,6 +62,28 @@ def test_lengths_are_bucketed(corpus):
     assert len(widths) > 1, "batches of different lengths (buckets)"
 
 
+def real_lengths(inputs):
+    """Each pair's longer side (source or target_in), without padding."""
+    return np.maximum(np.sum(inputs["source"].numpy() != PAD, 1),
+                      np.sum(inputs["target_in"].numpy() != PAD, 1))
+
+
+@pytest.mark.parametrize("width", [1, 3, 8])
+def test_a_batch_holds_pairs_of_one_bucket(corpus, width):
+    lengths = [real_lengths(inputs) for inputs, _ in batches(corpus, bucket_width=width)]
+    assert sum(map(len, lengths)) == len(corpus[1]) - 1, "every pair once"
+    for batch in lengths:
+        # Bucket boundaries width + 1, 2 width + 1, ...: one bucket per batch.
+        assert len(set((batch - 1) // width)) == 1, batch
+
+
+def test_narrower_buckets_pad_less(corpus):
+    def padding(width):
+        targets = [out.numpy() for _, out in batches(corpus, bucket_width=width)]
+        return 1 - sum(int(np.sum(t != PAD)) for t in targets) / sum(t.size for t in targets)
+    assert padding(1) < padding(4) < padding(16)
+
+
 def test_the_pipeline_is_not_autotuned(corpus):
     # Deleting an autotuned iterator waits for its tuning thread's next
     # wake-up (up to a minute after an epoch): Keras leaves each epoch's
@@ -77,6 +99,7 @@ def test_the_pipeline_is_not_autotuned(corpus):
 @pytest.mark.parametrize("kwargs,message", [
     (dict(max_length=1), "max_length"),
     (dict(batch_tokens=16, max_length=32), "batch_tokens"),
+    (dict(bucket_width=0), "bucket_width"),
 ])
 def test_bad_settings_are_named(corpus, kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -105,9 +105,8 @@ def epoch_batches(corpus, settings, epoch):
     (source, target), _ = training.tokenizers(corpus)
     train = settings["train"]
     data = dataset.make_dataset(str(corpus / "train.tsv"), source, target,
-                                batch_tokens=train["batch_tokens"],
-                                max_length=train["max_length"], seed=train["seed"] + epoch,
-                                reshuffle_each_iteration=False)
+                                seed=train["seed"] + epoch, reshuffle_each_iteration=False,
+                                **training.batch_settings(corpus, train))
     return sum(1 for _ in data)
 
 

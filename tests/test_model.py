@@ -4,6 +4,7 @@ step-by-step decoder equal to teacher forcing, options and their errors."""
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import gru_keras
 from translate.model import Seq2Seq
@@ -117,3 +118,58 @@ def test_additive_scores_and_their_gradients_equal_the_formula(xla):
         results.append([scores, *tape.gradient(loss, [q, k, v])])
     for ours, formula in zip(*results):
         np.testing.assert_allclose(ours.numpy(), formula.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("copy", [False, True])
+def test_training_on_real_positions_only_gives_the_full_loss_and_gradients(copy):
+    """`fit` asks for the scores of real target positions only (no
+    projection of padding): the loss, the accuracy and every gradient are
+    those of the full scores."""
+    from translate.losses import MaskedCrossEntropy, masked_accuracy
+
+    keras.utils.set_random_seed(4)
+    m = Seq2Seq(30, 30, embedding_dim=8, units=8, dropout=0.0, copy=copy)
+    source = np.array([[5, 6, 7, 2], [8, 2, 0, 0]], "int32")
+    target_in = np.array([[1, 9, 10, 11], [1, 12, 0, 0]], "int32")
+    target_out = np.array([[9, 10, 11, 2], [12, 2, 0, 0]], "int32")
+    inputs = {"source": source, "target_in": target_in}
+    m(inputs)
+    y = m._with_source(inputs, tf.constant(target_out))
+    loss = MaskedCrossEntropy(0.1)
+    results = []
+    for packed in (False, True):
+        m._pack_scores = packed
+        with tf.GradientTape() as tape:
+            scores = m(inputs, training=True)
+            value = loss(y, scores)
+        assert scores.shape.rank == (2 if packed else 3)
+        results.append((value.numpy(), masked_accuracy(y, scores).numpy(),
+                        [tf.convert_to_tensor(g).numpy()
+                         for g in tape.gradient(value, m.trainable_weights)]))
+    m._pack_scores = False
+    (full, full_accuracy, full_grads), (packed, packed_accuracy, packed_grads) = results
+    np.testing.assert_allclose(packed, full, rtol=1e-6)
+    assert packed_accuracy == full_accuracy
+    for a, b in zip(packed_grads, full_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_fit_trains_on_packed_scores_and_leaves_the_model_as_it_was():
+    keras.utils.set_random_seed(5)
+    m = Seq2Seq(30, 30, embedding_dim=8, units=8, dropout=0.0)
+    source = np.array([[5, 6, 7, 2], [8, 2, 0, 0]], "int32")
+    target = np.array([[9, 10, 11, 2], [12, 2, 0, 0]], "int32")
+    inputs = {"source": source, "target_in": target}
+    m(inputs)
+    from translate.losses import MaskedCrossEntropy
+    ranks = []
+    original = m._scores
+
+    def scores(features, *args, **kwargs):
+        ranks.append(features.shape.rank)
+        return original(features, *args, **kwargs)
+    m._scores = scores
+    m.compile(optimizer="adam", loss=MaskedCrossEntropy(0.1))
+    m.fit(tf.data.Dataset.from_tensors((inputs, target)), verbose=0)
+    assert 2 in ranks, "the training step projected packed positions"
+    assert m(inputs, training=True).shape.rank == 3, "a call outside fit is not packed"

@@ -185,10 +185,8 @@ def test_checkpoints_hold_every_model_weight(corpus, tmp_path):
     settings, (source, target), model = best_model(corpus, tmp_path / "run", epochs=2)
     vocab = model.settings["source_vocab"]
     model.compile(loss=training.MaskedCrossEntropy(settings["train"]["label_smoothing"]))
-    dev = dataset.make_dataset(str(corpus / "dev.tsv"), source, target,
-                               batch_tokens=settings["train"]["batch_tokens"],
-                               max_length=settings["train"]["max_length"], shuffle=False,
-                               mask_spans=True)  # as training read it: the corpus masks
+    dev = dataset.make_dataset(str(corpus / "dev.tsv"), source, target, shuffle=False,
+                               **training.batch_settings(corpus, settings["train"]))
     records = training.read_metrics(tmp_path / "run")
     assert abs(model.evaluate(dev, verbose=0) - min(r["val_loss"] for r in records)) < 1e-3
     # The latest training checkpoint holds every weight too (resumption).
@@ -253,6 +251,40 @@ def test_mixed_bfloat16_trains_resumes_and_decodes(corpus, tmp_path):
     translator = Translator.from_run(run_dir, beam_width=2)
     assert translator.model.compute_dtype == "float32"
     assert all(isinstance(t, str) for t in translator.translate(["Deleted {count} items"]))
+
+
+@pytest.mark.parametrize("gpus,bfloat16,expected", [
+    ([], True, "mixed_bfloat16"), ([], False, "float32"), (["GPU:0"], True, "float32")])
+def test_auto_precision_is_bfloat16_on_a_cpu_with_bfloat16_matmuls(monkeypatch, gpus, bfloat16,
+                                                                  expected):
+    import tensorflow as tf
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: gpus)
+    monkeypatch.setattr(training, "has_bfloat16_matmuls", lambda: bfloat16)
+    assert training.resolve_precision("auto") == expected
+    for name in ("float32", "mixed_float16", "mixed_bfloat16"):
+        assert training.resolve_precision(name) == name
+
+
+def test_cpu_flags_name_bfloat16_matmuls(tmp_path):
+    from translate import machine
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 sse2\n")
+    assert {"avx512f", "avx512_bf16"} <= machine.cpu_flags(cpuinfo)
+    assert machine.has_bfloat16_matmuls({"avx512f", "amx_bf16"})
+    assert not machine.has_bfloat16_matmuls({"avx512f", "avx2"})
+    assert machine.cpu_flags(tmp_path / "missing") == set()
+
+
+def test_a_run_records_the_precision_auto_chose(corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "has_bfloat16_matmuls", lambda: True)
+    settings = config.preset("tiny")
+    settings["train"].update(epochs=1, precision="auto")
+    training.train(corpus, tmp_path / "run", settings, verbose=0)
+    record, = training.read_metrics(tmp_path / "run")
+    assert record["precision"] == "mixed_bfloat16"
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["precision"] == "mixed_bfloat16"
+    # The run's config keeps "auto": resumed elsewhere, it is resolved there.
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["precision"] == "auto"
 
 
 def test_mixed_float16_scales_the_loss(corpus, tmp_path):

@@ -98,7 +98,7 @@ def tokenize_pairs(pairs, source_tokenizer, target_tokenizer, batch=256):
 
 
 def make_dataset(paths, source_tokenizer, target_tokenizer, *,
-                 batch_tokens=4096, max_length=64, shuffle=True,
+                 batch_tokens=4096, max_length=64, bucket_width=8, shuffle=True,
                  shuffle_buffer=50_000, seed=0, reshuffle_each_iteration=True,
                  repeat=False, mask_spans=False, matched=None):
     """The training (or evaluation) pipeline.
@@ -111,6 +111,11 @@ def make_dataset(paths, source_tokenizer, target_tokenizer, *,
             `batch_tokens // bucket_length` sentences (at least one).
         max_length: pairs whose source or target (with EOS/BOS) is longer are
             dropped.
+        bucket_width: pairs are batched with others whose longer side is
+            within this many tokens (the last bucket may be narrower); a
+            batch is padded to its longest source and target, so narrower
+            buckets pad less, and leave more part-filled batches at the end
+            of a pass (one per bucket).
         shuffle: shuffle lines (seeded) and batch order; off for evaluation.
         shuffle_buffer: lines held for shuffling.
         seed: the seed: the same seed gives the same batches.
@@ -131,6 +136,8 @@ def make_dataset(paths, source_tokenizer, target_tokenizer, *,
     """
     if max_length < 2:
         raise ValueError(f"max_length must be at least 2 (BOS/EOS and one token), got {max_length}.")
+    if bucket_width < 1:
+        raise ValueError(f"bucket_width must be at least 1, got {bucket_width}.")
     if batch_tokens < max_length:
         raise ValueError(
             f"batch_tokens ({batch_tokens}) must be at least max_length ({max_length}) "
@@ -145,7 +152,7 @@ def make_dataset(paths, source_tokenizer, target_tokenizer, *,
     ids = ids.filter(lambda s, ti, to: tf.logical_and(
         tf.size(s) <= max_length, tf.size(ti) <= max_length))
 
-    boundaries = bucket_boundaries(max_length)
+    boundaries = bucket_boundaries(max_length, bucket_width)
     uppers = boundaries + [max_length + 1]
     batch_sizes = [max(1, batch_tokens // (upper - 1)) for upper in uppers]
     batches = ids.bucket_by_sequence_length(

@@ -8,18 +8,26 @@ from translate.tokenizer import SPECIAL_IDS
 PAD = SPECIAL_IDS["pad"]
 
 
-def split_targets(y_true):
+def split_targets(y_true, y_pred=None):
     """`(labels, copy_ids)` from the targets Keras hands a loss or metric.
 
     A copying model (`Seq2Seq(copy=True)`) packs each token's label with the
     sentence's source ids, `(batch, length, 1 + source_len)`, so that the
     loss knows which source positions hold the label; otherwise the targets
     are the labels, `(batch, length)`, and `copy_ids` is `None`.
+
+    With `y_pred` of rank 2, the model's scores of the real target positions
+    only (`Seq2Seq.train_step`), the labels (and copy ids) are packed the
+    same way: `(tokens,)` and `(tokens, source_len)`, no PAD among them.
     """
     y_true = tf.cast(y_true, tf.int32)
-    if y_true.shape.rank == 3:
-        return y_true[..., 0], y_true[..., 1:]
-    return y_true, None
+    labels, copy_ids = (y_true[..., 0], y_true[..., 1:]) if y_true.shape.rank == 3 else (
+        y_true, None)
+    if y_pred is not None and y_pred.shape.rank == 2:
+        real = tf.not_equal(labels, PAD)
+        labels = tf.boolean_mask(labels, real)
+        copy_ids = None if copy_ids is None else tf.boolean_mask(copy_ids, real)
+    return labels, copy_ids
 
 
 def smoothed_cross_entropy(labels, scores, label_smoothing, copy_ids=None):
@@ -43,14 +51,15 @@ def smoothed_cross_entropy(labels, scores, label_smoothing, copy_ids=None):
     `(batch, length, vocabulary)` logits, the largest tensor of a step.
 
     Args:
-        labels: int `(batch, length)` target ids.
+        labels: int `(batch, length)` target ids (or any leading shape:
+            `(tokens,)` for packed scores).
         scores: float `(batch, length, vocabulary [+ source_len])`.
         label_smoothing: `e` in [0, 1).
         copy_ids: int `(batch, length, source_len)`, the source ids each
             copy score stands for (PAD: none); `None` without copying.
 
     Returns:
-        float32 `(batch, length)` losses.
+        float32 `(batch, length)` losses (the labels' shape).
     """
     scores = tf.cast(scores, tf.float32)
     labels = tf.cast(labels, tf.int32)
@@ -65,7 +74,7 @@ def smoothed_cross_entropy(labels, scores, label_smoothing, copy_ids=None):
     def per_token(scores):
         vocab = tf.shape(scores)[-1] - (tf.shape(copy_ids)[-1] if copying else 0)
         lse = tf.reduce_logsumexp(scores, axis=-1, keepdims=True)
-        label_score = tf.gather(scores, labels, batch_dims=2)
+        label_score = tf.gather(scores, labels, batch_dims=labels.shape.rank)
         vocab_scores = scores[..., :vocab] if copying else scores
         if copying:
             copy_scores = tf.where(matches, scores[..., vocab:], -1e30)
@@ -107,7 +116,7 @@ class MaskedCrossEntropy(keras.losses.Loss):
         self.label_smoothing = label_smoothing
 
     def call(self, y_true, y_pred):
-        labels, copy_ids = split_targets(y_true)
+        labels, copy_ids = split_targets(y_true, y_pred)
         loss = smoothed_cross_entropy(labels, y_pred, self.label_smoothing, copy_ids)
         mask = tf.cast(tf.not_equal(labels, PAD), tf.float32)
         loss = tf.reduce_sum(loss * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
@@ -129,12 +138,13 @@ def masked_accuracy(y_true, y_pred):
     probable word summed over its events: exact for a word found in only
     one of them, and it spares a scatter over the vocabulary per step.
     """
-    labels, copy_ids = split_targets(y_true)
+    labels, copy_ids = split_targets(y_true, y_pred)
     mask = tf.cast(tf.not_equal(labels, PAD), tf.float32)
     predicted = tf.argmax(y_pred, -1, output_type=tf.int32)
     if copy_ids is not None:
         vocab = tf.shape(y_pred)[-1] - tf.shape(copy_ids)[-1]
-        copied = tf.gather(copy_ids, tf.maximum(predicted - vocab, 0), batch_dims=2)
+        copied = tf.gather(copy_ids, tf.maximum(predicted - vocab, 0),
+                           batch_dims=labels.shape.rank)
         predicted = tf.where(predicted < vocab, predicted, copied)
     hits = tf.cast(tf.equal(predicted, labels), tf.float32)
     return tf.reduce_sum(hits * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)

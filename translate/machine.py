@@ -24,3 +24,30 @@ def cpu_model():
 def describe():
     """The CPU and its core count, as reports print them: "AMD EPYC ..., 2 cores"."""
     return f"{cpu_model()}, {os.cpu_count()} cores"
+
+
+BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
+"""CPU flags (Linux `/proc/cpuinfo`) of native bfloat16 matrix arithmetic."""
+
+
+def cpu_flags(cpuinfo="/proc/cpuinfo"):
+    """The CPU's feature flags, a set of strings (empty where unknown)."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def has_bfloat16_matmuls(flags=None):
+    """Whether the CPU multiplies bfloat16 matrices natively (AVX512-BF16 or
+    AMX-BF16), where oneDNN's bfloat16 matmuls beat float32's.
+
+    Args:
+        flags: the CPU flags (`cpu_flags()` by default).
+    """
+    flags = cpu_flags() if flags is None else flags
+    return any(flag in flags for flag in BFLOAT16_FLAGS)

@@ -37,7 +37,7 @@ from translate import config as config_lib
 from translate import dataset, distribute, memory, plots, prepare, tokenizer
 from translate.atomic import atomic_file, atomic_path
 from translate.losses import MaskedCrossEntropy, masked_accuracy, split_targets  # noqa: F401
-from translate.machine import cpu_model
+from translate.machine import cpu_model, has_bfloat16_matmuls
 from translate.model import build_model
 from translate.rundir import BEST_WEIGHTS, METRICS, read_metrics  # noqa: F401 (re-exported)
 from translate.rundir import TRAINING_MATCHES
@@ -237,16 +237,31 @@ def _save_config(run_dir, config, write=True):
             json.dump(config, f, indent=2)
 
 
+def resolve_precision(name):
+    """The dtype policy a `train.precision` setting stands for.
+
+    "auto" is "mixed_bfloat16" on a machine without a GPU whose CPU has
+    native bfloat16 matmuls (`translate.machine.has_bfloat16_matmuls`), else
+    "float32"; any other name stands for itself.
+    """
+    if name != "auto":
+        return name
+    if tf.config.list_physical_devices("GPU") or not has_bfloat16_matmuls():
+        return "float32"
+    return "mixed_bfloat16"
+
+
 @contextlib.contextmanager
 def dtype_policy(name):
-    """Keras's global dtype policy set to `name` while layers are made.
+    """Keras's global dtype policy set to `name` (see `resolve_precision`)
+    while layers are made.
 
     Layers take the policy when they are constructed, so the model keeps it
     after the block; the global policy goes back to what it was (a process
     that trains, then builds a model for decoding gets a float32 one).
     """
     previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(name)
+    keras.mixed_precision.set_global_policy(resolve_precision(name))
     try:
         yield
     finally:
@@ -270,7 +285,7 @@ def make_optimizer(train_config, schedule=None):
         schedule = WarmupInverseSqrt(train_config["learning_rate"],
                                      train_config["warmup_steps"])
     optimizer = keras.optimizers.Adam(schedule, clipnorm=train_config["clip_norm"])
-    if train_config["precision"] == "mixed_float16":
+    if resolve_precision(train_config["precision"]) == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
 
@@ -346,6 +361,17 @@ def tokenizers(corpus_dir):
     paths = prepare.tokenizer_paths(corpus_dir)
     return ([tokenizer.tf_tokenizer(p) for p in paths],
             [tokenizer.vocab_size(p) for p in paths])
+
+
+def batch_settings(corpus_dir, train_config):
+    """The `translate.dataset.make_dataset` arguments that shape a run's
+    batches: its token budget, length limit and bucket width from the
+    config's `train` section, and span masking where the corpus's tokenizer
+    masks spans."""
+    return dict(batch_tokens=train_config["batch_tokens"],
+                max_length=train_config["max_length"],
+                bucket_width=train_config["bucket_width"],
+                mask_spans=tokenizer.masks_spans(prepare.tokenizer_paths(corpus_dir)[0]))
 
 
 def _training_matches(corpus_dir, run_dir, worker, min_similarity):
@@ -430,7 +456,9 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
     worker = (strategy if isinstance(strategy, distribute.Worker)
               else distribute.make_strategy(strategy))
     corpus_dir, run_dir = Path(corpus_dir), Path(run_dir)
-    train_cfg = config["train"]
+    # "auto" is resolved once, for this machine: what run.json and the
+    # metrics record is the precision the run actually trained in.
+    train_cfg = {**config["train"], "precision": resolve_precision(config["train"]["precision"])}
     if worker.is_chief:
         run_dir.mkdir(parents=True, exist_ok=True)
     _save_config(run_dir, config, write=worker.is_chief)
@@ -494,8 +522,7 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
     if worker.is_chief:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"),
                                                      update_freq="epoch"))
-    batching = dict(batch_tokens=train_cfg["batch_tokens"], max_length=train_cfg["max_length"],
-                    mask_spans=tokenizer.masks_spans(prepare.tokenizer_paths(corpus_dir)[0]))
+    batching = batch_settings(corpus_dir, train_cfg)
 
     def dev_data():
         return dataset.make_dataset(str(corpus_dir / "dev.tsv"), source_tok, target_tok,

@@ -62,7 +62,9 @@ class Seq2Seq(keras.Model):
         float32 logits `(batch, target_len, target_vocab)`; with `copy`,
         `(batch, target_len, target_vocab + source_len)` scores (the
         logits, then the source positions'), which `compute_loss` pairs
-        with the source ids.
+        with the source ids. Inside `fit`'s training step only, the scores
+        of the real (non-pad) target positions, `(tokens, ...)` in row-major
+        order (see `train_step`); the loss and metric read both shapes.
     """
 
     def __init__(self, source_vocab, target_vocab, embedding_dim=256, units=256,
@@ -70,6 +72,7 @@ class Seq2Seq(keras.Model):
                  attention="additive", dropout=0.2, share_embeddings=False,
                  tie_output=False, copy=False, **kwargs):
         super().__init__(**kwargs)
+        self._pack_scores = False  # set while `train_step` is traced
         if copy and source_vocab != target_vocab:
             raise ValueError(
                 "copy needs one joint vocabulary; got source_vocab="
@@ -154,10 +157,10 @@ class Seq2Seq(keras.Model):
         return x, mask, [state] * len(self.decoder)
 
     # -- decoder ---------------------------------------------------------
-    def _scores(self, decoded, context, log_weights, training):
-        """`(logits, copy_scores)`: the vocabulary's float32 logits, and with
+    def _scores(self, features, log_weights, training):
+        """`(logits, copy_scores)` of `features` (decoder outputs and their
+        contexts, concatenated): the vocabulary's float32 logits, and with
         `copy` the source positions' scores (else `None`)."""
-        features = ops.concatenate([decoded, context], axis=-1)
         hidden = self.dropout(self.combine(features), training=training)
         if self.projection is None:
             logits = ops.matmul(hidden, ops.transpose(
@@ -179,9 +182,25 @@ class Seq2Seq(keras.Model):
         copy = self.settings["copy"]
         context, _, *log_weights = self.attention(x, memory, memory_mask,
                                                   with_log_weights=copy)
-        logits, copy_scores = self._scores(x, context, log_weights[0] if copy else None,
-                                           training)
+        features = ops.concatenate([x, context], axis=-1)
+        log_weights = log_weights[0] if copy else None
+        if training and self._pack_scores:
+            # The real positions only: a quarter of a batch's positions are
+            # padding, and the projection and its loss are half of a step.
+            real = tf.where(target_mask)
+            features = tf.gather_nd(features, real)
+            log_weights = None if log_weights is None else tf.gather_nd(log_weights, real)
+        logits, copy_scores = self._scores(features, log_weights, training)
         return logits if not copy else ops.concatenate([logits, copy_scores], axis=-1)
+
+    def train_step(self, data):
+        """Keras's training step, the model's scores packed to the real target
+        positions (see `call`): the loss needs no others."""
+        self._pack_scores = True
+        try:
+            return super().train_step(data)
+        finally:
+            self._pack_scores = False
 
     def _with_source(self, x, y):
         """With `copy`, the labels packed with the source ids (see
@@ -228,7 +247,8 @@ class Seq2Seq(keras.Model):
         context, weights, *log_weights = self.attention.attend(
             x[:, None], keys, memory, memory_mask, with_log_weights=copy)
         logits, copy_scores = self._scores(
-            x, context[:, 0], log_weights[0][:, 0] if copy else None, training=False)
+            ops.concatenate([x, context[:, 0]], axis=-1),
+            log_weights[0][:, 0] if copy else None, training=False)
         if copy:
             if source is None:
                 raise ValueError("a copying model's decode_step needs the source ids.")
