@@ -33,19 +33,18 @@ def _without_xla(search):
     return traced
 
 
-def next_token_logits(logits):
-    """`(logits, log_normaliser)` of the next token: the logits with PAD and
-    BOS banned (the model is never trained to emit them, so their logits mean
-    nothing), and their `(rows,)` logsumexp.
+def next_token_log_probs(logits):
+    """Log-probabilities of the next token; PAD and BOS are never produced
+    (the model is never trained to emit them, so their logits mean nothing).
 
-    A token's log-probability is its logit minus the normaliser; the searches
-    subtract it from the few logits they keep instead of writing the
-    vocabulary-wide log-softmax at every step.
+    One `log_softmax` op: the searches' arithmetic is then the same whether
+    or not Grappler rewrites the graph (a logsumexp written out in ops was
+    fused differently, and near-ties of an untrained model came out apart);
+    writing it cost no measurable time against the top-k.
     """
     vocab = tf.shape(logits)[-1]
     banned = tf.reduce_sum(tf.one_hot([PAD, BOS], vocab, on_value=NEG_INF), axis=0)
-    logits = logits + banned[None]
-    return logits, tf.reduce_logsumexp(logits, axis=-1)
+    return tf.nn.log_softmax(logits + banned[None])
 
 
 def top_k_rows(x, k, block=64):
@@ -132,13 +131,13 @@ def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
         logits, states, attention = model.decode_step(
             rows["tokens"], rows["states"], rows["keys"], rows["memory"], rows["memory_mask"],
             rows["source"])
-        logits, normaliser = next_token_logits(logits)
-        chosen = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        log_probs = next_token_log_probs(logits)
+        chosen = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
         # A sentence at its limit must end: EOS is its last token.
         chosen = tf.where(t + 1 >= rows["limits"], EOS, chosen)
-        log_prob = tf.gather(logits, chosen, batch_dims=1) - normaliser
         rows = dict(rows, tokens=chosen, states=states,
-                    log_prob=rows["log_prob"] + log_prob, lengths=rows["lengths"] + 1)
+                    log_prob=rows["log_prob"] + tf.gather(log_probs, chosen, batch_dims=1),
+                    lengths=rows["lengths"] + 1)
         at = sentences[:, None]
         # Sentences that left have PAD (0) there, and no attention.
         ids = ids.write(t, tf.scatter_nd(at, chosen, [batch]))
@@ -253,7 +252,7 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
         logits, states, attention = model.decode_step(
             rows["tokens"], rows["states"], rows["keys"], rows["memory"], rows["memory_mask"],
             rows["source"])
-        logits, normaliser = next_token_logits(logits)
+        log_probs = next_token_log_probs(logits)
         finished, lengths = rows["finished"], rows["lengths"]
         # A sentence whose best finished hypothesis no live one can overtake (a
         # live score only falls, and the length penalty favours it at most as
@@ -271,11 +270,10 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
         # Each hypothesis's k best continuations hold the k best of the
         # sentence: the search ranks (sentences, k * k) candidates, not
         # (sentences, k * vocab), and the vocabulary-wide tensors are read once.
-        candidates, candidate_ids = top_k_rows(logits, k)                # (rows, K)
-        candidates -= normaliser[:, None]
+        candidates, candidate_ids = top_k_rows(log_probs, k)             # (rows, K)
         forced = tf.concat([tf.zeros([searching * k, 1]),
                             tf.fill([searching * k, k - 1], NEG_INF)], 1)
-        eos = logits[:, EOS] - normaliser
+        eos = log_probs[:, EOS]
         candidates = tf.where(at_limit[:, None], forced + eos[:, None], candidates)
         candidate_ids = tf.where(at_limit[:, None], EOS, candidate_ids)
         # A finished hypothesis continues with PAD at no cost, once.
