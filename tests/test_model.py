@@ -154,7 +154,7 @@ def test_training_on_real_positions_only_gives_the_full_loss_and_gradients(copy)
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 
-def test_fit_trains_on_packed_scores_and_leaves_the_model_as_it_was():
+def test_fit_and_evaluate_use_packed_scores_and_leave_the_model_as_it_was():
     keras.utils.set_random_seed(5)
     m = Seq2Seq(30, 30, embedding_dim=8, units=8, dropout=0.0)
     source = np.array([[5, 6, 7, 2], [8, 2, 0, 0]], "int32")
@@ -173,3 +173,8 @@ def test_fit_trains_on_packed_scores_and_leaves_the_model_as_it_was():
     m.fit(tf.data.Dataset.from_tensors((inputs, target)), verbose=0)
     assert 2 in ranks, "the training step projected packed positions"
     assert m(inputs, training=True).shape.rank == 3, "a call outside fit is not packed"
+    ranks.clear()
+    evaluated = m.evaluate(tf.data.Dataset.from_tensors((inputs, target)), verbose=0)
+    assert ranks == [2], "evaluate's step projects packed positions too"
+    full = MaskedCrossEntropy(0.1)(tf.constant(target), m(inputs))
+    np.testing.assert_allclose(evaluated, full.numpy(), rtol=1e-6)

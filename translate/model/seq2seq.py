@@ -1,5 +1,6 @@
 """The GRU encoder-decoder with attention, built from `gru_keras.GRU` only."""
 
+import contextlib
 import math
 
 import keras
@@ -62,9 +63,9 @@ class Seq2Seq(keras.Model):
         float32 logits `(batch, target_len, target_vocab)`; with `copy`,
         `(batch, target_len, target_vocab + source_len)` scores (the
         logits, then the source positions'), which `compute_loss` pairs
-        with the source ids. Inside `fit`'s training step only, the scores
-        of the real (non-pad) target positions, `(tokens, ...)` in row-major
-        order (see `train_step`); the loss and metric read both shapes.
+        with the source ids. Inside `fit`'s and `evaluate`'s steps only, the
+        scores of the real (non-pad) target positions, `(tokens, ...)` in
+        row-major order; the loss and metric read both shapes.
     """
 
     def __init__(self, source_vocab, target_vocab, embedding_dim=256, units=256,
@@ -72,7 +73,7 @@ class Seq2Seq(keras.Model):
                  attention="additive", dropout=0.2, share_embeddings=False,
                  tie_output=False, copy=False, **kwargs):
         super().__init__(**kwargs)
-        self._pack_scores = False  # set while `train_step` is traced
+        self._pack_scores = False  # set while `train_step` or `test_step` is traced
         if copy and source_vocab != target_vocab:
             raise ValueError(
                 "copy needs one joint vocabulary; got source_vocab="
@@ -184,7 +185,7 @@ class Seq2Seq(keras.Model):
                                                   with_log_weights=copy)
         features = ops.concatenate([x, context], axis=-1)
         log_weights = log_weights[0] if copy else None
-        if training and self._pack_scores:
+        if self._pack_scores:
             # The real positions only: a quarter of a batch's positions are
             # padding, and the projection and its loss are half of a step.
             real = tf.where(target_mask)
@@ -193,14 +194,24 @@ class Seq2Seq(keras.Model):
         logits, copy_scores = self._scores(features, log_weights, training)
         return logits if not copy else ops.concatenate([logits, copy_scores], axis=-1)
 
-    def train_step(self, data):
-        """Keras's training step, the model's scores packed to the real target
-        positions (see `call`): the loss needs no others."""
+    @contextlib.contextmanager
+    def _packed_scores(self):
+        """While Keras's steps are traced: the model's scores packed to the
+        real target positions (see `call`); the loss and metrics need no
+        others."""
         self._pack_scores = True
         try:
-            return super().train_step(data)
+            yield
         finally:
             self._pack_scores = False
+
+    def train_step(self, data):
+        with self._packed_scores():
+            return super().train_step(data)
+
+    def test_step(self, data):
+        with self._packed_scores():
+            return super().test_step(data)
 
     def _with_source(self, x, y):
         """With `copy`, the labels packed with the source ids (see
