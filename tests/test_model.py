@@ -71,6 +71,26 @@ def test_copying_step_decoding_sums_vocabulary_and_source(attention):
         m.decode_step(TARGET_IN[:, 0], states, keys, memory, mask)
 
 
+@pytest.mark.parametrize("copy", [False, True])
+def test_a_group_of_rows_reads_its_sentence_once_as_each_row_would_alone(copy):
+    # A beam search's hypotheses share their sentence's memory (`group`):
+    # each row's step is what it is with the memory repeated for every row.
+    m = model(copy=copy)
+    source = np.array([[5, 6, 5, 3, 0, 0], [8, 8, 3, 0, 0, 0]], "int32")
+    memory, mask, states = m.encode(source)
+    keys = m.attention_keys(memory)
+    group = 3
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(3, 40, size=2 * group).astype("int32")
+    states = [s + rng.normal(size=(2 * group, s.shape[1])).astype("float32")
+              for s in (np.repeat(s, group, axis=0) for s in states)]
+    repeated = [np.repeat(np.asarray(x), group, axis=0) for x in (keys, memory, mask, source)]
+    alone = m.decode_step(tokens, states, *repeated)
+    grouped = m.decode_step(tokens, states, keys, memory, mask, source, group=group)
+    for x, y in zip(tf.nest.flatten(alone), tf.nest.flatten(grouped)):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6)
+
+
 def test_padding_does_not_change_a_sentence():
     m = model()
     alone = m({"source": SOURCE[1:, :3], "target_in": TARGET_IN[1:, :3]}).numpy()

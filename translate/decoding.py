@@ -100,9 +100,23 @@ def _finish(ids, lengths):
     return tf.where(positions < lengths[:, None], ids, PAD)
 
 
+def _encode(model, source):
+    """What the searches read of a batch's encoding: `memory`,
+    `memory_mask`, the decoder's initial `states` and the attention `keys`.
+    A beam search computes it once for its beams and its greedy search."""
+    memory, memory_mask, states = model.encode(source)
+    return {"memory": memory, "memory_mask": memory_mask, "states": states,
+            "keys": model.attention_keys(memory)}
+
+
+def _first(encoded, rows):
+    """The encoding of the first `rows` sentences."""
+    return tf.nest.map_structure(lambda x: x[:rows], encoded)
+
+
 @_without_xla
 def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
-                  max_length=256, alpha=0.6):
+                  max_length=256, alpha=0.6, encoded=None):
     """The most probable next token at every step.
 
     Args:
@@ -110,17 +124,19 @@ def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
         source: `(batch, source_len)` int32 ids, padded with 0, ending in EOS.
         max_length_ratio, max_length_extra, max_length: output length limits.
         alpha: length penalty exponent (for the score only).
+        encoded: the source's `_encode`, when the caller has it.
 
     Returns:
         `(ids, scores, attention)`: `(batch, out_len)` ids padded with 0,
         `(batch,)` float32 scores, `(batch, out_len, source_len)` weights.
     """
-    memory, memory_mask, states = model.encode(source)
+    encoded = encoded or _encode(model, source)
+    memory, states = encoded["memory"], encoded["states"]
     batch = tf.shape(source)[0]
     limits, steps = length_limits(source, max_length_ratio, max_length_extra, max_length)
     # Per row, for the sentences still searching (a sentence leaves at its EOS).
-    rows = {"memory": memory, "memory_mask": memory_mask, "source": source,
-            "keys": model.attention_keys(memory), "limits": limits,
+    rows = {"memory": memory, "memory_mask": encoded["memory_mask"], "source": source,
+            "keys": encoded["keys"], "limits": limits,
             "tokens": tf.fill([batch], BOS), "states": states,
             "log_prob": tf.zeros([batch]), "lengths": tf.zeros([batch], tf.int32)}
     results = {"log_prob": tf.zeros([batch]), "lengths": tf.zeros([batch], tf.int32)}
@@ -170,12 +186,17 @@ def _shape(x):
     return x.shape
 
 
+# What a search reads once per sentence, whatever its rows.
+PER_SENTENCE = ("memory", "memory_mask", "keys", "source")
+
+
 def _retire(rows, sentences, results, done, k):
     """Moves the sentences that are `done` out of the search.
 
     Args:
         rows: the searching sentences' per-row tensors (`k` rows each,
-            sentence-major; "states" a list of them).
+            sentence-major; "states" a list of them), and their
+            `PER_SENTENCE` ones (one row each).
         sentences: `(searching,)` which sentence of the batch each is.
         results: per-row tensors of the whole batch (`batch * k` rows);
             each key is also one of `rows`, whose rows of the done sentences
@@ -191,8 +212,10 @@ def _retire(rows, sentences, results, done, k):
     results = {key: tf.tensor_scatter_nd_update(value, at, rows[key][done_rows])
                for key, value in results.items()}
     keep = tf.where(~done_rows)[:, 0]
-    rows = {key: ([tf.gather(s, keep) for s in value] if key == "states"
-                  else tf.gather(value, keep)) for key, value in rows.items()}
+    kept_sentences = tf.where(~done)[:, 0]
+    rows = {key: ([tf.gather(s, keep) for s in value] if key == "states" else
+                  tf.gather(value, kept_sentences if key in PER_SENTENCE else keep))
+            for key, value in rows.items()}
     return rows, sentences[~done], results
 
 
@@ -201,14 +224,18 @@ def _tile(x, beam):
     return tf.repeat(x, beam, axis=0)
 
 
-def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
+def _beams(model, source, encoded, beam_width, alpha, limits_kwargs, alignments):
     """The beam search loop: the final beams of every sentence.
 
     The loop runs on the sentences still searching: a finished sentence's
     beams are written to the results and its rows leave every per-row tensor
-    (states, memory, histories), so a batch costs about what its sentences
-    cost one by one, in fewer and larger steps, instead of the longest
-    sentence's steps times the whole batch.
+    (states, histories; and its memory, which its beams read once per step
+    together: `decode_step`'s `group`), so a batch costs about what its
+    sentences cost one by one, in fewer and larger steps, instead of the
+    longest sentence's steps times the whole batch.
+
+    Args:
+        encoded: the source's `_encode` (shared with the greedy search).
 
     Returns:
         `(normalised, lengths, history, attention_history)`: `(batch, beam)`
@@ -216,15 +243,16 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
         `(batch * beam, steps)` token histories and their attention weights
         (`(batch * beam, 0, source_len)` without `alignments`).
     """
-    memory, memory_mask, states = model.encode(source)
+    memory, states = encoded["memory"], encoded["states"]
     batch, k = tf.shape(source)[0], beam_width
     limits, steps = length_limits(source, **limits_kwargs)
     first = tf.concat([tf.zeros([1]), tf.fill([k - 1], NEG_INF)], 0)
     attention_width = steps if alignments else 0
     # Per row (sentence-major, `beam` rows each), for the sentences searching.
     rows = {
-        "memory": _tile(memory, k), "memory_mask": _tile(memory_mask, k),
-        "source": _tile(source, k), "limits": _tile(limits, k),
+        # (`PER_SENTENCE`: one row per sentence, for its `k` rows.)
+        "memory": memory, "memory_mask": encoded["memory_mask"], "keys": encoded["keys"],
+        "source": source, "limits": _tile(limits, k),
         # What the length penalty is at the limit: the bound of a live hypothesis.
         "limit_penalty": _tile(length_penalty(limits, alpha), k),
         "tokens": tf.fill([batch * k], BOS), "finished": tf.zeros([batch * k], tf.bool),
@@ -236,7 +264,6 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
         "states": [_tile(s, k) for s in states],
         "scores": tf.reshape(tf.tile(first[None], [batch, 1]), [-1]),
     }
-    rows["keys"] = model.attention_keys(rows["memory"])
     # The results, by row of the whole batch (no attention to write without
     # alignments: scatters refuse empty tensors).
     results = {"scores": tf.zeros([batch * k]), "lengths": tf.zeros([batch * k], tf.int32),
@@ -251,7 +278,7 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
         scores = tf.reshape(rows["scores"], [searching, k])
         logits, states, attention = model.decode_step(
             rows["tokens"], rows["states"], rows["keys"], rows["memory"], rows["memory_mask"],
-            rows["source"])
+            rows["source"], group=k)
         log_probs = next_token_log_probs(logits)
         finished, lengths = rows["finished"], rows["lengths"]
         # A sentence whose best finished hypothesis no live one can overtake (a
@@ -342,11 +369,12 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
     """
     limits_kwargs = dict(max_length_ratio=max_length_ratio,
                          max_length_extra=max_length_extra, max_length=max_length)
-    greedy = greedy_search(model, source, alpha=alpha, **limits_kwargs)
+    encoded = _encode(model, source)
+    greedy = greedy_search(model, source, alpha=alpha, encoded=encoded, **limits_kwargs)
     if beam_width == 1:
         return greedy
     normalised, lengths, history, attention_history = _beams(
-        model, source, beam_width, alpha, limits_kwargs, alignments)
+        model, source, encoded, beam_width, alpha, limits_kwargs, alignments)
     batch = tf.shape(source)[0]
     best = tf.argmax(normalised, axis=1, output_type=tf.int32)
     pick = tf.range(batch) * beam_width + best
@@ -403,13 +431,15 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
                          f"got {n}.")
     limits_kwargs = dict(max_length_ratio=max_length_ratio,
                          max_length_extra=max_length_extra, max_length=max_length)
-    greedy_ids, greedy_score, _ = greedy_search(model, source, alpha=alpha, **limits_kwargs)
+    encoded = _encode(model, source)
+    greedy_ids, greedy_score, _ = greedy_search(model, source, alpha=alpha, encoded=encoded,
+                                                **limits_kwargs)
     batch, k = tf.shape(source)[0], beam_width
     if beam_width == 1:
         return greedy_ids[:, None], greedy_score[:, None]
     searched = batch if beam_rows is None else tf.minimum(beam_rows, batch)
-    normalised, lengths, history, _ = _beams(model, source[:searched], beam_width, alpha,
-                                             limits_kwargs, alignments=False)
+    normalised, lengths, history, _ = _beams(model, source[:searched], _first(encoded, searched),
+                                             beam_width, alpha, limits_kwargs, alignments=False)
     beam_ids = _finish(history, lengths - 1)
     width = tf.maximum(tf.shape(beam_ids)[1], tf.shape(greedy_ids)[1])
     beam_ids = tf.concat([tf.reshape(_pad_to(beam_ids, width), [searched, k, width]),

@@ -234,20 +234,24 @@ class Seq2Seq(keras.Model):
         """The attention's projection of the memory (once per sentence)."""
         return self.attention.keys(memory)
 
-    def decode_step(self, tokens, states, keys, memory, memory_mask, source=None):
+    def decode_step(self, tokens, states, keys, memory, memory_mask, source=None, group=1):
         """One decoding step for a batch (no dropout).
 
         Args:
-            tokens: `(batch,)` the previous target tokens (BOS first).
-            states: one `(batch, decoder_units)` state per decoder layer.
+            tokens: `(rows,)` the previous target tokens (BOS first).
+            states: one `(rows, decoder_units)` state per decoder layer.
             keys: `attention_keys(memory)`.
-            memory, memory_mask: from `encode`.
-            source: `(batch, source_len)` the source ids (needed with `copy`).
+            memory, memory_mask: from `encode`, one entry per `group` rows.
+            source: `(rows / group, source_len)` the source ids (needed
+                with `copy`).
+            group: consecutive rows that read the same sentence (a beam
+                search's hypotheses): its memory is read once for all of
+                them, in one product, not once per row from a copy.
 
         Returns:
-            `(logits, states, weights)`: float32 `(batch, target_vocab)`
+            `(logits, states, weights)`: float32 `(rows, target_vocab)`
             logits (with `copy`, copying included: see `word_logits`), the
-            new states, and the attention weights `(batch, source_len)`.
+            new states, and the attention weights `(rows, source_len)`.
         """
         x = self.target_embedding(tokens)
         new_states = []
@@ -256,15 +260,21 @@ class Seq2Seq(keras.Model):
             new_states.append(x)
         copy = self.settings["copy"]
         context, weights, *log_weights = self.attention.attend(
-            x[:, None], keys, memory, memory_mask, with_log_weights=copy)
+            tf.reshape(x, [-1, group, x.shape[-1]]), keys, memory, memory_mask,
+            with_log_weights=copy)
+        rows = tf.shape(x)[0]
+
+        def by_row(t):
+            """`(sentences, group, n)` -> `(rows, n)`."""
+            return tf.reshape(t, [rows, t.shape[-1] or -1])
         logits, copy_scores = self._scores(
-            ops.concatenate([x, context[:, 0]], axis=-1),
-            log_weights[0][:, 0] if copy else None, training=False)
+            ops.concatenate([x, by_row(context)], axis=-1),
+            by_row(log_weights[0]) if copy else None, training=False)
         if copy:
             if source is None:
                 raise ValueError("a copying model's decode_step needs the source ids.")
-            logits = word_logits(logits, copy_scores, source)
-        return logits, new_states, weights[:, 0]
+            logits = word_logits(logits, copy_scores, source, group)
+        return logits, new_states, by_row(weights)
 
     def get_config(self):
         return {**super().get_config(), **self.settings}
@@ -274,7 +284,7 @@ class Seq2Seq(keras.Model):
         return cls(**config)
 
 
-def word_logits(logits, copy_scores, source):
+def word_logits(logits, copy_scores, source, group=1):
     """A copying model's step scores folded into one logit per word.
 
     Softmax over the result is the word distribution: a word's probability
@@ -285,18 +295,26 @@ def word_logits(logits, copy_scores, source):
     normalisation here (the search normalises once).
 
     Args:
-        logits: float32 `(batch, vocab)`.
-        copy_scores: float32 `(batch, source_len)`, the source positions'.
-        source: int `(batch, source_len)` the ids those positions hold.
+        logits: float32 `(rows, vocab)`.
+        copy_scores: float32 `(rows, source_len)`, the source positions'.
+        source: int `(rows / group, source_len)` the ids those positions
+            hold, one sentence per `group` consecutive rows.
+        group: rows per sentence.
 
     Returns:
-        float32 `(batch, vocab)` logits.
+        float32 `(rows, vocab)` logits.
     """
     source = tf.cast(source, tf.int32)
-    # For each position, the copy score of its word: the positions holding
-    # the same id together (source_len is small).
-    same = tf.equal(source[:, :, None], source[:, None, :])
-    copied = tf.reduce_logsumexp(tf.where(same, copy_scores[:, None, :], -1e30), axis=-1)
+    # For each position, the copy score of its word: the logsumexp of the
+    # positions holding the same id, as one (batch, source_len, source_len)
+    # product with the exponentials of the source_len scores (an
+    # exponential of every pair was a tenth of a search step).
+    same = tf.cast(tf.equal(source[:, :, None], source[:, None, :]), copy_scores.dtype)
+    top_copy = tf.reduce_max(copy_scores, axis=-1, keepdims=True)
+    width = tf.shape(source)[1]
+    mass = tf.matmul(tf.reshape(tf.exp(copy_scores - top_copy), [-1, group, width]), same)
+    copied = tf.math.log(tf.reshape(mass, tf.shape(copy_scores))) + top_copy
+    source = tf.repeat(source, group, axis=0)
     at_source = tf.gather(logits, source, batch_dims=1)
     top = tf.maximum(at_source, copied)
     merged = top + tf.math.log(tf.exp(at_source - top) + tf.exp(copied - top))
