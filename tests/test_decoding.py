@@ -62,6 +62,36 @@ def test_beam_never_scores_below_greedy(model, width):
     assert np.all(beam_scores.numpy() >= greedy_scores.numpy() - 1e-6)
 
 
+@pytest.mark.parametrize("width", [2, 3])
+def test_the_greedy_row_of_the_beam_loop_is_greedy_search(model, width):
+    # Each sentence's greedy row finds `greedy_search`'s hypothesis and
+    # score, unless it stopped once its beams were done and it could no
+    # longer beat their best (then `greedy_search`'s score is below it).
+    # Both happen on these random sentences.
+    rng = np.random.default_rng(0)
+    sources = padded([list(rng.integers(3, 40, size=rng.integers(1, 12))) + [EOS]
+                      for _ in range(64)])
+    limits = dict(max_length_ratio=2.0, max_length_extra=10, max_length=256)
+    scores, lengths, history, _ = decoding._beams(model, sources, width, 0.6, limits,
+                                                  alignments=False)
+    rows = decoding._finish(history, lengths - 1).numpy().reshape(len(sources), width + 1, -1)
+    scores = scores.numpy()
+    greedy_ids, greedy_scores, _ = decoding.greedy_search(model, sources)
+    _, beam_scores, _ = decoding.beam_search(model, sources, beam_width=width)
+    seen = set()
+    for i, (ids, score) in enumerate(zip(greedy_ids.numpy(), greedy_scores.numpy())):
+        if scores[i, width] > 2 * decoding.NEG_INF:
+            np.testing.assert_array_equal(rows[i, width][:len(ids)], ids)
+            np.testing.assert_allclose(scores[i, width], score, rtol=1e-5)
+            seen.add("searched")
+        else:
+            assert score < scores[i, :width].max(), "stopped, though it could have won"
+            seen.add("stopped")
+        assert beam_scores.numpy()[i] == pytest.approx(max(score, scores[i, :width].max()),
+                                                       rel=1e-5)
+    assert seen == {"searched", "stopped"}
+
+
 def test_beam_without_alignments_finds_the_same_translations(model):
     source = padded(SOURCES)
     ids, scores, attention = decoding.beam_search(model, source, beam_width=3)

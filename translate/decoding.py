@@ -102,21 +102,16 @@ def _finish(ids, lengths):
 
 def _encode(model, source):
     """What the searches read of a batch's encoding: `memory`,
-    `memory_mask`, the decoder's initial `states` and the attention `keys`.
-    A beam search computes it once for its beams and its greedy search."""
+    `memory_mask`, the decoder's initial `states` and the attention `keys`
+    (projected once per sentence)."""
     memory, memory_mask, states = model.encode(source)
     return {"memory": memory, "memory_mask": memory_mask, "states": states,
             "keys": model.attention_keys(memory)}
 
 
-def _first(encoded, rows):
-    """The encoding of the first `rows` sentences."""
-    return tf.nest.map_structure(lambda x: x[:rows], encoded)
-
-
 @_without_xla
 def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
-                  max_length=256, alpha=0.6, encoded=None):
+                  max_length=256, alpha=0.6):
     """The most probable next token at every step.
 
     Args:
@@ -124,13 +119,12 @@ def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
         source: `(batch, source_len)` int32 ids, padded with 0, ending in EOS.
         max_length_ratio, max_length_extra, max_length: output length limits.
         alpha: length penalty exponent (for the score only).
-        encoded: the source's `_encode`, when the caller has it.
 
     Returns:
         `(ids, scores, attention)`: `(batch, out_len)` ids padded with 0,
         `(batch,)` float32 scores, `(batch, out_len, source_len)` weights.
     """
-    encoded = encoded or _encode(model, source)
+    encoded = _encode(model, source)
     memory, states = encoded["memory"], encoded["states"]
     batch = tf.shape(source)[0]
     limits, steps = length_limits(source, max_length_ratio, max_length_extra, max_length)
@@ -224,93 +218,129 @@ def _tile(x, beam):
     return tf.repeat(x, beam, axis=0)
 
 
-def _beams(model, source, encoded, beam_width, alpha, limits_kwargs, alignments):
-    """The beam search loop: the final beams of every sentence.
+def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, beam_rows=None):
+    """The beam search loop, with each sentence's greedy hypothesis beside its
+    beams: the final beams and the greedy hypothesis of every sentence.
+
+    Each sentence has `beam_width + 1` rows: its beams, then its greedy row,
+    which follows the model's argmax as `greedy_search` does. One loop and
+    one encoder pass serve both: a greedy loop beside the beam loop cost a
+    second set of per-step ops, a third of a batch of 64's op time, and in
+    a full batch the cores have no time to spare for it. A sentence's rows
+    read its memory once a step, together (`decode_step`'s `group`).
 
     The loop runs on the sentences still searching: a finished sentence's
-    beams are written to the results and its rows leave every per-row tensor
-    (states, histories; and its memory, which its beams read once per step
-    together: `decode_step`'s `group`), so a batch costs about what its
-    sentences cost one by one, in fewer and larger steps, instead of the
-    longest sentence's steps times the whole batch.
+    rows are written to the results and leave every per-row tensor (states,
+    memory, histories), so a batch costs about what its sentences cost one
+    by one, in fewer and larger steps, instead of the longest sentence's
+    steps times the whole batch. A sentence's beams are done when no live
+    beam can overtake its best finished one (a live score only falls, and
+    the length penalty favours it at most as much as at the limit); its
+    greedy row then stops too if it can no longer overtake that beam (it
+    is never the answer: it is dropped, score `2 * NEG_INF`, instead of
+    being searched to its end, which a repetition loop makes long). Not
+    before the beams are done: until then a finished beam can still be
+    pushed out of the beam by live ones of higher unpenalised score.
 
     Args:
-        encoded: the source's `_encode` (shared with the greedy search).
+        beam_rows: None, or a scalar: only the first `beam_rows` sentences
+            get beams; the others only their greedy row (their beams start
+            finished, with score `2 * NEG_INF`).
 
     Returns:
-        `(normalised, lengths, history, attention_history)`: `(batch, beam)`
-        length-penalised scores, `(batch * beam,)` lengths (EOS included),
-        `(batch * beam, steps)` token histories and their attention weights
-        (`(batch * beam, 0, source_len)` without `alignments`).
+        `(normalised, lengths, history, attention_history)`: `(batch, beam
+        + 1)` length-penalised scores (the greedy hypothesis's last),
+        `(batch * (beam + 1),)` lengths (EOS included), `(batch * (beam +
+        1), steps)` token histories and their attention weights
+        (`(batch * (beam + 1), 0, source_len)` without `alignments`).
     """
+    encoded = _encode(model, source)
     memory, states = encoded["memory"], encoded["states"]
     batch, k = tf.shape(source)[0], beam_width
+    width = k + 1  # rows per sentence: k beams, then the greedy row
     limits, steps = length_limits(source, **limits_kwargs)
-    first = tf.concat([tf.zeros([1]), tf.fill([k - 1], NEG_INF)], 0)
+    is_greedy = tf.equal(tf.range(width), k)
+    # A sentence's first beam and its greedy row start from BOS; the other
+    # beams wait (NEG_INF) until the first step spreads the first one.
+    first = tf.where(tf.range(width) < 1, 0.0, NEG_INF)
+    first = tf.where(is_greedy, 0.0, first)[None]
+    searched = tf.range(batch)[:, None] < (batch if beam_rows is None else beam_rows)
+    no_beams = ~searched & ~is_greedy[None]
     attention_width = steps if alignments else 0
-    # Per row (sentence-major, `beam` rows each), for the sentences searching.
+    # Per row (sentence-major, `width` rows each), for the sentences searching.
     rows = {
-        # (`PER_SENTENCE`: one row per sentence, for its `k` rows.)
+        # (`PER_SENTENCE`: one row per sentence, for its `width` rows.)
         "memory": memory, "memory_mask": encoded["memory_mask"], "keys": encoded["keys"],
-        "source": source, "limits": _tile(limits, k),
+        "source": source, "limits": _tile(limits, width),
         # What the length penalty is at the limit: the bound of a live hypothesis.
-        "limit_penalty": _tile(length_penalty(limits, alpha), k),
-        "tokens": tf.fill([batch * k], BOS), "finished": tf.zeros([batch * k], tf.bool),
-        "lengths": tf.zeros([batch * k], tf.int32),
+        "limit_penalty": _tile(length_penalty(limits, alpha), width),
+        "tokens": tf.fill([batch * width], BOS),
+        "finished": tf.reshape(no_beams, [-1]),
+        "lengths": tf.zeros([batch * width], tf.int32),
         # Fixed-size histories, written at position t.
-        "history": tf.zeros([batch * k, steps], tf.int32),
-        "attention": tf.zeros([batch * k, attention_width, tf.shape(memory)[1]],
+        "history": tf.zeros([batch * width, steps], tf.int32),
+        "attention": tf.zeros([batch * width, attention_width, tf.shape(memory)[1]],
                               memory.dtype),
-        "states": [_tile(s, k) for s in states],
-        "scores": tf.reshape(tf.tile(first[None], [batch, 1]), [-1]),
+        "states": [_tile(s, width) for s in states],
+        "scores": tf.reshape(tf.where(no_beams, 2 * NEG_INF, first), [-1]),
     }
     # The results, by row of the whole batch (no attention to write without
     # alignments: scatters refuse empty tensors).
-    results = {"scores": tf.zeros([batch * k]), "lengths": tf.zeros([batch * k], tf.int32),
-               "history": tf.zeros([batch * k, steps], tf.int32)}
+    results = {"scores": tf.zeros([batch * width]),
+               "lengths": tf.zeros([batch * width], tf.int32),
+               "history": tf.zeros([batch * width, steps], tf.int32)}
     if alignments:
         results["attention"] = tf.zeros_like(rows["attention"])
     positions = tf.range(steps)[None, :]
 
     def step(t, rows):
         """One step of every searching sentence (rows in, rows out)."""
-        searching = tf.shape(rows["tokens"])[0] // k
-        scores = tf.reshape(rows["scores"], [searching, k])
+        searching = tf.shape(rows["tokens"])[0] // width
         logits, states, attention = model.decode_step(
             rows["tokens"], rows["states"], rows["keys"], rows["memory"], rows["memory_mask"],
-            rows["source"], group=k)
+            rows["source"], group=width)
         log_probs = next_token_log_probs(logits)
-        finished, lengths = rows["finished"], rows["lengths"]
-        # A sentence whose best finished hypothesis no live one can overtake (a
-        # live score only falls, and the length penalty favours it at most as
-        # much as at the limit) is done: its live hypotheses end now, as at
-        # the limit. A batch no longer waits for the repetition loops of one
-        # sentence to reach its limit.
-        flat_scores = tf.reshape(scores, [-1])
-        best_finished = tf.reduce_max(tf.reshape(tf.where(
-            finished, flat_scores / length_penalty(lengths, alpha), 2 * NEG_INF),
-            [searching, k]), 1)
-        best_live = tf.reduce_max(tf.reshape(tf.where(
-            finished, 2 * NEG_INF, flat_scores / rows["limit_penalty"]),
-            [searching, k]), 1)
-        at_limit = (t + 1 >= rows["limits"]) | _tile(best_finished > best_live, k)
+        finished, lengths, flat_scores = rows["finished"], rows["lengths"], rows["scores"]
+        # Beams: a sentence whose best finished beam no live one can
+        # overtake is done, its live beams end now, as at the limit (a batch
+        # no longer waits for the repetition loops of one sentence). Its
+        # greedy row, if it cannot overtake that beam either, is dropped.
+        grid = lambda x: tf.reshape(x, [searching, width])  # noqa: E731
+        beam = ~is_greedy[None]
+        best_finished = tf.reduce_max(tf.where(
+            grid(finished) & beam, grid(flat_scores / length_penalty(lengths, alpha)),
+            2 * NEG_INF), 1)
+        bound = grid(flat_scores / rows["limit_penalty"])
+        best_live = tf.reduce_max(tf.where(grid(finished) | ~beam, 2 * NEG_INF, bound), 1)
+        done = (best_finished > best_live)[:, None]
+        dropped = tf.reshape(~beam & ~grid(finished) & done & (bound < best_finished[:, None]),
+                             [-1])
+        flat_scores = tf.where(dropped, 2 * NEG_INF, flat_scores)
+        finished = finished | dropped
+        beams_done = tf.reshape(beam & done, [-1])
+        at_limit = (t + 1 >= rows["limits"]) | beams_done
         # Each hypothesis's k best continuations hold the k best of the
         # sentence: the search ranks (sentences, k * k) candidates, not
-        # (sentences, k * vocab), and the vocabulary-wide tensors are read once.
+        # (sentences, k * vocab), and the vocabulary-wide tensors are read
+        # once. A greedy row's best is its argmax (ties to the lower id).
         candidates, candidate_ids = top_k_rows(log_probs, k)             # (rows, K)
-        forced = tf.concat([tf.zeros([searching * k, 1]),
-                            tf.fill([searching * k, k - 1], NEG_INF)], 1)
+        forced = tf.concat([tf.zeros([searching * width, 1]),
+                            tf.fill([searching * width, k - 1], NEG_INF)], 1)
         eos = log_probs[:, EOS]
         candidates = tf.where(at_limit[:, None], forced + eos[:, None], candidates)
         candidate_ids = tf.where(at_limit[:, None], EOS, candidate_ids)
         # A finished hypothesis continues with PAD at no cost, once.
         candidates = tf.where(finished[:, None], forced, candidates)
         candidate_ids = tf.where(finished[:, None], PAD, candidate_ids)
-        total = scores[:, :, None] + tf.reshape(candidates, [searching, k, k])
-        scores, flat = tf.math.top_k(tf.reshape(total, [searching, k * k]), k=k)
-        origin = tf.reshape(flat // k + (tf.range(searching) * k)[:, None], [-1])
-        tokens = tf.gather(tf.reshape(candidate_ids, [-1]),
-                           origin * k + tf.reshape(flat % k, [-1]))
+        candidates = tf.reshape(candidates, [searching, width, k])
+        total = grid(flat_scores)[:, :k, None] + candidates[:, :k]
+        beam_scores, flat = tf.math.top_k(tf.reshape(total, [searching, k * k]), k=k)
+        base = (tf.range(searching) * width)[:, None]
+        origin = tf.concat([flat // k + base, base + k], 1)               # (S, width)
+        choice = tf.concat([flat % k, tf.zeros([searching, 1], tf.int32)], 1)
+        scores = tf.concat([beam_scores, grid(flat_scores)[:, k:] + candidates[:, k, :1]], 1)
+        origin = tf.reshape(origin, [-1])
+        tokens = tf.gather(tf.reshape(candidate_ids, [-1]), origin * k + tf.reshape(choice, [-1]))
         finished = tf.gather(finished, origin)
         new = dict(rows, tokens=tokens, states=[tf.gather(s, origin) for s in states],
                    scores=tf.reshape(scores, [-1]),
@@ -325,10 +355,10 @@ def _beams(model, source, encoded, beam_width, alpha, limits_kwargs, alignments)
 
     def body(t, rows, sentences, results):
         rows = step(t, rows)
-        done = tf.reduce_all(tf.reshape(rows["finished"], [-1, k]), axis=1)
+        done = tf.reduce_all(tf.reshape(rows["finished"], [-1, width]), axis=1)
         # Rows leave only when a sentence is done: gathers of the memory cost.
         rows, sentences, results = tf.cond(
-            tf.reduce_any(done), lambda: _retire(rows, sentences, results, done, k),
+            tf.reduce_any(done), lambda: _retire(rows, sentences, results, done, width),
             lambda: (rows, sentences, results))
         return t + 1, rows, sentences, results
 
@@ -337,9 +367,10 @@ def _beams(model, source, encoded, beam_width, alpha, limits_kwargs, alignments)
         body, (tf.constant(0), rows, tf.range(batch), results),
         shape_invariants=(tf.TensorShape([]), tf.nest.map_structure(_any_rows, rows),
                           tf.TensorShape([None]), tf.nest.map_structure(_shape, results)))
-    normalised = tf.reshape(results["scores"] / length_penalty(results["lengths"], alpha),
-                            [batch, k])
-    return (normalised, results["lengths"], results["history"],
+    # (A dropped or never searched hypothesis keeps exactly 2 * NEG_INF.)
+    normalised = tf.where(results["scores"] <= 2 * NEG_INF, 2 * NEG_INF,
+                          results["scores"] / length_penalty(results["lengths"], alpha))
+    return (tf.reshape(normalised, [batch, width]), results["lengths"], results["history"],
             results["attention"] if alignments else rows["attention"])
 
 
@@ -360,7 +391,7 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
         alpha: length penalty exponent.
         max_length_ratio, max_length_extra, max_length: output length limits.
         alignments: keep each hypothesis's attention weights. Off, the
-            returned attention is zeros where the beam's hypothesis wins: the
+            returned attention is empty, `(batch, 0, source_len)`: the
             history costs (hypotheses x steps x source length) a step to
             reorder, which made beam search at batch 64 slower than at batch 1.
 
@@ -369,26 +400,17 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
     """
     limits_kwargs = dict(max_length_ratio=max_length_ratio,
                          max_length_extra=max_length_extra, max_length=max_length)
-    encoded = _encode(model, source)
-    greedy = greedy_search(model, source, alpha=alpha, encoded=encoded, **limits_kwargs)
     if beam_width == 1:
-        return greedy
+        return greedy_search(model, source, alpha=alpha, **limits_kwargs)
     normalised, lengths, history, attention_history = _beams(
-        model, source, encoded, beam_width, alpha, limits_kwargs, alignments)
+        model, source, beam_width, alpha, limits_kwargs, alignments)
+    # The best of each sentence's beams and greedy row (the last, so a tie
+    # goes to a beam).
     batch = tf.shape(source)[0]
     best = tf.argmax(normalised, axis=1, output_type=tf.int32)
-    pick = tf.range(batch) * beam_width + best
-    beam_score = tf.gather(tf.reshape(normalised, [-1]), pick)
-    beam_lengths = tf.gather(lengths, pick)
-    beam_ids = _finish(tf.gather(history, pick), beam_lengths - 1)
-    beam_attention = tf.gather(attention_history, pick)
-    greedy_ids, greedy_score, greedy_attention = greedy
-    use_beam = beam_score >= greedy_score
-    width = tf.maximum(tf.shape(beam_ids)[1], tf.shape(greedy_ids)[1])
-    ids = tf.where(use_beam[:, None], _pad_to(beam_ids, width), _pad_to(greedy_ids, width))
-    attention = tf.where(use_beam[:, None, None], _pad_to(beam_attention, width),
-                         _pad_to(greedy_attention, width))
-    return ids, tf.maximum(beam_score, greedy_score), attention
+    pick = tf.range(batch) * (beam_width + 1) + best
+    ids = _finish(tf.gather(history, pick), tf.gather(lengths, pick) - 1)
+    return ids, tf.reduce_max(normalised, axis=1), tf.gather(attention_history, pick)
 
 
 @_without_xla
@@ -431,32 +453,20 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
                          f"got {n}.")
     limits_kwargs = dict(max_length_ratio=max_length_ratio,
                          max_length_extra=max_length_extra, max_length=max_length)
-    encoded = _encode(model, source)
-    greedy_ids, greedy_score, _ = greedy_search(model, source, alpha=alpha, encoded=encoded,
-                                                **limits_kwargs)
-    batch, k = tf.shape(source)[0], beam_width
     if beam_width == 1:
+        greedy_ids, greedy_score, _ = greedy_search(model, source, alpha=alpha,
+                                                    **limits_kwargs)
         return greedy_ids[:, None], greedy_score[:, None]
-    searched = batch if beam_rows is None else tf.minimum(beam_rows, batch)
-    normalised, lengths, history, _ = _beams(model, source[:searched], _first(encoded, searched),
-                                             beam_width, alpha, limits_kwargs, alignments=False)
-    beam_ids = _finish(history, lengths - 1)
-    width = tf.maximum(tf.shape(beam_ids)[1], tf.shape(greedy_ids)[1])
-    beam_ids = tf.concat([tf.reshape(_pad_to(beam_ids, width), [searched, k, width]),
-                          tf.zeros([batch - searched, k, width], tf.int32)], 0)
-    normalised = tf.concat([normalised, tf.fill([batch - searched, k], NEG_INF)], 0)
-    greedy_ids = _pad_to(greedy_ids, width)[:, None]
-    # (The empty beams of a sentence not searched are no duplicate.)
-    duplicate = tf.reduce_any(tf.reduce_all(tf.equal(beam_ids, greedy_ids), axis=2),
-                              axis=1) & (tf.range(batch) < searched)
-    candidates = tf.concat([beam_ids, greedy_ids], axis=1)             # (B, K + 1, W)
-    scores = tf.concat([normalised, tf.where(duplicate, 2 * NEG_INF, greedy_score)[:, None]],
-                       axis=1)
+    normalised, lengths, history, _ = _beams(model, source, beam_width, alpha, limits_kwargs,
+                                             alignments=False, beam_rows=beam_rows)
+    batch, k = tf.shape(source)[0], beam_width
+    candidates = tf.reshape(_finish(history, lengths - 1), [batch, k + 1, -1])
+    # A greedy hypothesis that equals a beam is counted once (the beams of a
+    # sentence not searched, all empty, are none).
+    duplicate = tf.reduce_any(tf.reduce_all(
+        tf.equal(candidates[:, :k], candidates[:, k:]), axis=2)
+        & (normalised[:, :k] > 2 * NEG_INF), axis=1)
+    scores = tf.concat([normalised[:, :k],
+                        tf.where(duplicate, 2 * NEG_INF, normalised[:, k])[:, None]], axis=1)
     scores, order = tf.math.top_k(scores, k=n)
     return tf.gather(candidates, order, batch_dims=1), scores
-
-
-def _pad_to(x, width):
-    """Pads axis 1 of `x` with zeros up to `width`."""
-    padding = [[0, 0], [0, width - tf.shape(x)[1]]] + [[0, 0]] * (len(x.shape) - 2)
-    return tf.pad(x, padding)
