@@ -218,7 +218,7 @@ def _tile(x, beam):
     return tf.repeat(x, beam, axis=0)
 
 
-def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, beam_rows=None):
+def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
     """The beam search loop, with each sentence's greedy hypothesis beside its
     beams: the final beams and the greedy hypothesis of every sentence.
 
@@ -242,11 +242,6 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, beam_row
     before the beams are done: until then a finished beam can still be
     pushed out of the beam by live ones of higher unpenalised score.
 
-    Args:
-        beam_rows: None, or a scalar: only the first `beam_rows` sentences
-            get beams; the others only their greedy row (their beams start
-            finished, with score `2 * NEG_INF`).
-
     Returns:
         `(normalised, lengths, history, attention_history)`: `(batch, beam
         + 1)` length-penalised scores (the greedy hypothesis's last),
@@ -264,8 +259,6 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, beam_row
     # beams wait (NEG_INF) until the first step spreads the first one.
     first = tf.where(tf.range(width) < 1, 0.0, NEG_INF)
     first = tf.where(is_greedy, 0.0, first)[None]
-    searched = tf.range(batch)[:, None] < (batch if beam_rows is None else beam_rows)
-    no_beams = ~searched & ~is_greedy[None]
     attention_width = steps if alignments else 0
     # Per row (sentence-major, `width` rows each), for the sentences searching.
     rows = {
@@ -275,14 +268,14 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, beam_row
         # What the length penalty is at the limit: the bound of a live hypothesis.
         "limit_penalty": _tile(length_penalty(limits, alpha), width),
         "tokens": tf.fill([batch * width], BOS),
-        "finished": tf.reshape(no_beams, [-1]),
+        "finished": tf.zeros([batch * width], tf.bool),
         "lengths": tf.zeros([batch * width], tf.int32),
         # Fixed-size histories, written at position t.
         "history": tf.zeros([batch * width, steps], tf.int32),
         "attention": tf.zeros([batch * width, attention_width, tf.shape(memory)[1]],
                               memory.dtype),
         "states": [_tile(s, width) for s in states],
-        "scores": tf.reshape(tf.where(no_beams, 2 * NEG_INF, first), [-1]),
+        "scores": tf.reshape(tf.tile(first, [batch, 1]), [-1]),
     }
     # The results, by row of the whole batch (no attention to write without
     # alignments: scatters refuse empty tensors).
@@ -367,7 +360,7 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, beam_row
         body, (tf.constant(0), rows, tf.range(batch), results),
         shape_invariants=(tf.TensorShape([]), tf.nest.map_structure(_any_rows, rows),
                           tf.TensorShape([None]), tf.nest.map_structure(_shape, results)))
-    # (A dropped or never searched hypothesis keeps exactly 2 * NEG_INF.)
+    # (A dropped greedy hypothesis keeps exactly 2 * NEG_INF.)
     normalised = tf.where(results["scores"] <= 2 * NEG_INF, 2 * NEG_INF,
                           results["scores"] / length_penalty(results["lengths"], alpha))
     return (tf.reshape(normalised, [batch, width]), results["lengths"], results["history"],
@@ -435,7 +428,7 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
             `beam_search`.
         beam_rows: None, or a scalar: only the first `beam_rows` sentences
             are beam-searched; each later one gets its greedy hypothesis,
-            then `n_best - 1` beams of score `NEG_INF` (none searched). For
+            then `n_best - 1` empty ones of score `2 * NEG_INF`. For
             a second form of some sentences that only needs to be at hand:
             the greedy search of the batch runs beside the beams anyway, on
             the other core.
@@ -457,16 +450,37 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
         greedy_ids, greedy_score, _ = greedy_search(model, source, alpha=alpha,
                                                     **limits_kwargs)
         return greedy_ids[:, None], greedy_score[:, None]
-    normalised, lengths, history, _ = _beams(model, source, beam_width, alpha, limits_kwargs,
-                                             alignments=False, beam_rows=beam_rows)
     batch, k = tf.shape(source)[0], beam_width
-    candidates = tf.reshape(_finish(history, lengths - 1), [batch, k + 1, -1])
-    # A greedy hypothesis that equals a beam is counted once (the beams of a
-    # sentence not searched, all empty, are none).
+    searched = batch if beam_rows is None else tf.minimum(beam_rows, batch)
+    normalised, lengths, history, _ = _beams(model, source[:searched], beam_width, alpha,
+                                             limits_kwargs, alignments=False)
+    candidates = tf.reshape(_finish(history, lengths - 1), [searched, k + 1, -1])
+    # A greedy hypothesis that equals a beam is counted once.
     duplicate = tf.reduce_any(tf.reduce_all(
-        tf.equal(candidates[:, :k], candidates[:, k:]), axis=2)
-        & (normalised[:, :k] > 2 * NEG_INF), axis=1)
+        tf.equal(candidates[:, :k], candidates[:, k:]), axis=2), axis=1)
     scores = tf.concat([normalised[:, :k],
                         tf.where(duplicate, 2 * NEG_INF, normalised[:, k])[:, None]], axis=1)
     scores, order = tf.math.top_k(scores, k=n)
-    return tf.gather(candidates, order, batch_dims=1), scores
+    ids = tf.gather(candidates, order, batch_dims=1)
+
+    def greedy_rest():
+        """The later sentences' greedy hypotheses, then n - 1 empty ones: a
+        loop of their own, which TensorFlow runs beside the beams' on the
+        other core (as rows of the beam loop, each would cost k + 1 rows)."""
+        greedy_ids, greedy_score, _ = greedy_search(model, source[searched:], alpha=alpha,
+                                                    **limits_kwargs)
+        rest = batch - searched
+        empty = tf.zeros([rest, n - 1, tf.shape(greedy_ids)[1]], tf.int32)
+        return (tf.concat([greedy_ids[:, None], empty], 1),
+                tf.concat([greedy_score[:, None], tf.fill([rest, n - 1], 2 * NEG_INF)], 1))
+
+    rest_ids, rest_scores = tf.cond(searched < batch, greedy_rest,
+                                    lambda: (tf.zeros([0, n, 0], tf.int32), tf.zeros([0, n])))
+    width = tf.maximum(tf.shape(ids)[2], tf.shape(rest_ids)[2])
+    return (tf.concat([_pad_to(ids, width), _pad_to(rest_ids, width)], 0),
+            tf.concat([scores, rest_scores], 0))
+
+
+def _pad_to(x, width):
+    """Pads the last axis of `x` with zeros up to `width`."""
+    return tf.pad(x, [[0, 0]] * (len(x.shape) - 1) + [[0, width - tf.shape(x)[-1]]])
