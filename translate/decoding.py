@@ -289,6 +289,10 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
     def step(t, rows):
         """One step of every searching sentence (rows in, rows out)."""
         searching = tf.shape(rows["tokens"])[0] // width
+
+        def grid(x):
+            """Per row -> `(sentences, width)`."""
+            return tf.reshape(x, [searching, width])
         logits, states, attention = model.decode_step(
             rows["tokens"], rows["states"], rows["keys"], rows["memory"], rows["memory_mask"],
             rows["source"], group=width)
@@ -298,7 +302,6 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
         # overtake is done, its live beams end now, as at the limit (a batch
         # no longer waits for the repetition loops of one sentence). Its
         # greedy row, if it cannot overtake that beam either, is dropped.
-        grid = lambda x: tf.reshape(x, [searching, width])  # noqa: E731
         beam = ~is_greedy[None]
         best_finished = tf.reduce_max(tf.where(
             grid(finished) & beam, grid(flat_scores / length_penalty(lengths, alpha)),
@@ -414,9 +417,11 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
 
     The candidates are the final beams and the greedy hypothesis (as in
     `beam_search`, whose answer is always the first of them); a greedy
-    hypothesis that equals a beam is counted once. A beam that never got a
-    finite score (a sentence with fewer possible continuations than beams)
-    comes last with a score of about `NEG_INF`.
+    hypothesis that equals a beam is counted once, and one that stopped
+    because it could no longer be the answer (`_beams`) not at all (score
+    `2 * NEG_INF`, last). A beam that never got a finite score (a sentence
+    with fewer possible continuations than beams) comes last with a score
+    of about `NEG_INF`.
 
     Args:
         model: a `Seq2Seq`.
@@ -430,8 +435,8 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
             are beam-searched; each later one gets its greedy hypothesis,
             then `n_best - 1` empty ones of score `2 * NEG_INF`. For
             a second form of some sentences that only needs to be at hand:
-            the greedy search of the batch runs beside the beams anyway, on
-            the other core.
+            those search in a greedy loop beside the beams', on the other
+            core.
 
     Returns:
         `(ids, scores)`: `(batch, n_best, out_len)` int32 ids padded with 0,
