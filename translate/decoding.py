@@ -230,8 +230,8 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
     read its memory once a step, together (`decode_step`'s `group`).
 
     The loop runs on the sentences still searching: a finished sentence's
-    rows are written to the results and leave every per-row tensor (states,
-    memory, histories), so a batch costs about what its sentences cost one
+    rows are written to the results and leave the search's tensors (states,
+    histories, its memory), so a batch costs about what its sentences cost one
     by one, in fewer and larger steps, instead of the longest sentence's
     steps times the whole batch. A sentence's beams are done when no live
     beam can overtake its best finished one (a live score only falls, and
@@ -467,6 +467,8 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
                         tf.where(duplicate, 2 * NEG_INF, normalised[:, k])[:, None]], axis=1)
     scores, order = tf.math.top_k(scores, k=n)
     ids = tf.gather(candidates, order, batch_dims=1)
+    if beam_rows is None:  # every sentence searched: no greedy loop to trace
+        return ids, scores
 
     def greedy_rest():
         """The later sentences' greedy hypotheses, then n - 1 empty ones: a
