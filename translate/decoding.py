@@ -257,8 +257,7 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
     is_greedy = tf.equal(tf.range(width), k)
     # A sentence's first beam and its greedy row start from BOS; the other
     # beams wait (NEG_INF) until the first step spreads the first one.
-    first = tf.where(tf.range(width) < 1, 0.0, NEG_INF)
-    first = tf.where(is_greedy, 0.0, first)[None]
+    first = tf.where((tf.range(width) == 0) | is_greedy, 0.0, NEG_INF)[None]
     attention_width = steps if alignments else 0
     # Per row (sentence-major, `width` rows each), for the sentences searching.
     rows = {
@@ -302,18 +301,18 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
         # overtake is done, its live beams end now, as at the limit (a batch
         # no longer waits for the repetition loops of one sentence). Its
         # greedy row, if it cannot overtake that beam either, is dropped.
-        beam = ~is_greedy[None]
+        greedy = is_greedy[None]
         best_finished = tf.reduce_max(tf.where(
-            grid(finished) & beam, grid(flat_scores / length_penalty(lengths, alpha)),
+            grid(finished) & ~greedy, grid(flat_scores / length_penalty(lengths, alpha)),
             2 * NEG_INF), 1)
         bound = grid(flat_scores / rows["limit_penalty"])
-        best_live = tf.reduce_max(tf.where(grid(finished) | ~beam, 2 * NEG_INF, bound), 1)
+        best_live = tf.reduce_max(tf.where(grid(finished) | greedy, 2 * NEG_INF, bound), 1)
         done = (best_finished > best_live)[:, None]
-        dropped = tf.reshape(~beam & ~grid(finished) & done & (bound < best_finished[:, None]),
+        dropped = tf.reshape(greedy & ~grid(finished) & done & (bound < best_finished[:, None]),
                              [-1])
         flat_scores = tf.where(dropped, 2 * NEG_INF, flat_scores)
         finished = finished | dropped
-        beams_done = tf.reshape(beam & done, [-1])
+        beams_done = tf.reshape(~greedy & done, [-1])
         at_limit = (t + 1 >= rows["limits"]) | beams_done
         # Each hypothesis's k best continuations hold the k best of the
         # sentence: the search ranks (sentences, k * k) candidates, not
