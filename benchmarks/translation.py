@@ -7,7 +7,8 @@ training batches (after a warm-up), target tokens per second. Decoding: the
 run's best checkpoint translating test sentences at batch 1 and 64, greedy
 and beam 4, sentences per second, the same sentences at both sizes, and the
 ratio (the model must be trained: an untrained one runs every sentence to its
-length limit).
+length limit). `--inference-precision float32 bfloat16` decodes with each
+precision of the output projection in turn, side by side.
 """
 
 import argparse
@@ -20,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
-from translate import config, dataset, evaluation, losses, training  # noqa: E402
+from translate import config, dataset, evaluation, losses, machine, training  # noqa: E402
 from translate.inference import Translator  # noqa: E402
 from translate.model import build_model  # noqa: E402
 
@@ -74,9 +75,13 @@ def main(argv=None):
     settings_from.add_argument("--config", metavar="FILE", help="a YAML or JSON config")
     parser.add_argument("--train-steps", type=int, default=40)
     parser.add_argument("--sentences", type=int, default=256)
+    parser.add_argument("--inference-precision", nargs="+", default=["float32"],
+                        choices=config.INFERENCE_PRECISIONS, metavar="PRECISION",
+                        help="of the output projection, one decoding table row each "
+                             f"({', '.join(config.INFERENCE_PRECISIONS)}; default: float32)")
     args = parser.parse_args(argv)
     settings = config.load(args.config) if args.config else config.preset(args.preset)
-    print(f"machine: {os.cpu_count()} cores, TensorFlow {tf.__version__}")
+    print(f"machine: {machine.describe()}, TensorFlow {tf.__version__}")
     first, steady = training_rate(args.corpus_dir, settings, args.train_steps)
     print(f"training, {args.config or 'preset ' + args.preset}, {args.train_steps} batches: "
           f"{steady:,.0f} target tokens/s (first pass, compiling: {first:,.0f})")
@@ -85,13 +90,15 @@ def main(argv=None):
     sources, _ = evaluation.read_tsv_pairs(Path(args.corpus_dir) / "test.tsv")
     sources = sources[: args.sentences]
     # The same sentences at both batch sizes: the ratio is batching's gain.
-    print("| decoding | batch 1 sentences/s | batch 64 sentences/s | batch 64 / batch 1 |\n"
-          "|---|---|---|---|")
+    print("| decoding | projection | batch 1 sentences/s | batch 64 sentences/s "
+          "| batch 64 / batch 1 |\n|---|---|---|---|---|")
     for beam, name in ((1, "greedy"), (4, "beam 4")):
-        translator = Translator.from_run(args.run_dir, beam_width=beam)
-        one = decoding_rate(translator, sources, 1)
-        many = decoding_rate(translator, sources, 64)
-        print(f"| {name} | {one:.1f} | {many:.1f} | {many / one:.2f}x |", flush=True)
+        for precision in args.inference_precision:
+            translator = Translator.from_run(args.run_dir, beam_width=beam, precision=precision)
+            one = decoding_rate(translator, sources, 1)
+            many = decoding_rate(translator, sources, 64)
+            print(f"| {name} | {precision} | {one:.1f} | {many:.1f} | {many / one:.2f}x |",
+                  flush=True)
     return 0
 
 

@@ -193,6 +193,31 @@ def test_a_copying_model_exports_and_matches_the_translator(run, sentences, tmp_
     assert sum(map(len, want)) > 16 * 5  # long, varied outputs
 
 
+def _matmul_types(path):
+    """The operand types of the MatMul ops in an export's graph."""
+    proto = saved_model_pb2.SavedModel.FromString((path / "saved_model.pb").read_bytes())
+    graph = proto.meta_graphs[0].graph_def
+    nodes = [n for f in graph.library.function for n in f.node_def] + list(graph.node)
+    return {tf.dtypes.as_dtype(n.attr["T"].type).name for n in nodes
+            if n.op in ("MatMul", "BatchMatMulV2")}
+
+
+def test_a_bfloat16_export_records_it_and_translates_as_the_translator(
+        run, exported, settings, sentences, tmp_path):
+    assert settings["precision"] == "float32"
+    assert _matmul_types(exported) == {"float32"}
+    path = export(run / "run", tmp_path / "models", precision="bfloat16")
+    assert json.loads((path / "assets" / "decoding.json").read_text())["precision"] == "bfloat16"
+    assert "bfloat16" in _matmul_types(path)
+    loaded = tf.saved_model.load(str(path))
+    out = loaded.signatures["serving_default"](text=tf.constant(sentences[:16]))
+    want = Translator.from_run(run / "run", precision="bfloat16").translate(sentences[:16])
+    assert [t.decode("utf-8") for t in out["translation"].numpy()] == want
+    with pytest.raises(ValueError, match="precision must be one of"):
+        export(run / "run", tmp_path / "other", precision="half")
+    assert not (tmp_path / "other").exists()
+
+
 def test_greedy_signature_matches_the_greedy_translator(run, serve, sentences):
     greedy = Translator.from_run(run / "run", beam_width=1)
     texts, scores = serve(sentences, "translate_greedy")

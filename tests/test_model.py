@@ -91,6 +91,36 @@ def test_a_group_of_rows_reads_its_sentence_once_as_each_row_would_alone(copy):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("tie_output", [False, True])
+def test_a_bfloat16_projection_outside_training_rounds_only_the_product(tie_output):
+    m = model(tie_output=tie_output, bidirectional=not tie_output, copy=True, dropout=0.0)
+    inputs = {"source": SOURCE, "target_in": TARGET_IN}
+    full = m(inputs).numpy()
+    m.set_inference_precision("bfloat16")
+    assert m.inference_precision == "bfloat16" and len(m.inference_variables) == 1
+    assert m.inference_variables[0].dtype == tf.bfloat16
+    rounded = m(inputs).numpy()
+    vocab = full[..., :40]
+    # bfloat16 keeps 8 bits of each operand and of the product: close, not equal.
+    assert 0 < np.abs(rounded[..., :40] - vocab).max() <= 2 ** -7 * np.abs(vocab).max() * 4
+    np.testing.assert_array_equal(rounded[..., 40:], full[..., 40:])  # the copy scores
+    np.testing.assert_array_equal(m(inputs, training=True).numpy(), full)
+    memory, mask, states = m.encode(SOURCE)
+
+    def step():
+        logits, _, _ = m.decode_step(TARGET_IN[:, 0], states, m.attention_keys(memory),
+                                     memory, mask, SOURCE)
+        return logits.numpy()
+    searched = step()  # a search's steps round the same way
+    m.set_inference_precision("float32")
+    assert m.inference_variables == [] and m.inference_precision == "float32"
+    np.testing.assert_array_equal(m(inputs).numpy(), full)
+    exact = step()
+    assert 0 < np.abs(searched - exact).max() <= 2 ** -7 * np.abs(exact).max() * 4
+    with pytest.raises(ValueError, match="precision must be one of .*'float16'"):
+        m.set_inference_precision("float16")
+
+
 def test_padding_does_not_change_a_sentence():
     m = model()
     alone = m({"source": SOURCE[1:, :3], "target_in": TARGET_IN[1:, :3]}).numpy()

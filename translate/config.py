@@ -71,6 +71,11 @@ PRESETS = {
                        "checkpoint_every_steps": 1000}},
 }
 
+INFERENCE_PRECISIONS = ("float32", "bfloat16")
+"""Precisions of a trained model's output projection at inference
+(`Seq2Seq.set_inference_precision`): a choice of where it runs, not a setting
+of the run."""
+
 CHOICES = {("model", "attention"): ("additive", "multiplicative"),
            ("train", "precision"): ("auto", "float32", "mixed_float16", "mixed_bfloat16")}
 RANGES = {("train", "cooldown"): (0.0, 1.0),  # closed intervals

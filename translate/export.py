@@ -66,7 +66,9 @@ Also written:
 
 - `assets/decoding.json`: the decoding settings fixed in the graph (beam
   width, length penalty, length limits, maximum source length and input
-  bytes), where the model came from, and, where known, its language pair
+  bytes, the output projection's precision: `float32`, or `bfloat16` when
+  asked for, faster on a CPU that multiplies bfloat16 natively and slower on
+  others), where the model came from, and, where known, its language pair
   (`"languages": {"source": "en", "target": "de"}`: given to `export`, or
   that of a gettext corpus, `translate.prepare.language_pair`; an export
   without it is still valid, `translate serve` then asks for the pair). It is a `tf.saved_model.Asset`, so it
@@ -404,6 +406,7 @@ def build_module(model, source_proto, target_proto, settings):
     # copy of itself, which TF1's loader (and so TF Serving) restores while
     # the graph reads the first, uninitialized.
     module.model_variables = [_tf_variable(v) for v in model.variables]
+    module.inference_variables = model.inference_variables
     module.source_tokenizer = tf_text.SentencepieceTokenizer(model=source_proto,
                                                              out_type=tf.int32)
     module.target_tokenizer = (
@@ -558,7 +561,8 @@ def xla_must_compile(export_dir):
 
 
 def export(run_dir, base_dir, name="translator", version=None, force=False,
-           beam_width=None, length_penalty=None, checkpoint="best", languages=None):
+           beam_width=None, length_penalty=None, checkpoint="best", languages=None,
+           precision="float32"):
     """Exports a training run as a TF Serving SavedModel (see the module doc).
 
     Args:
@@ -575,6 +579,9 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
         languages: `(source, target)` language codes to record (e.g.
             `("en", "de")`); None records the corpus's own where it says
             them (a gettext corpus), else none.
+        precision: of the output projection ("float32", or "bfloat16" for
+            a server whose CPU multiplies bfloat16 natively:
+            `Seq2Seq.set_inference_precision`), recorded in the settings.
 
     Returns:
         The `Path` of the version directory written.
@@ -582,8 +589,8 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
     Raises:
         FileExistsError: the version exists and `force` is false.
         FileNotFoundError: no run or no checkpoint at `run_dir`.
-        ValueError: a bad name, version, beam width, length penalty or
-            language pair.
+        ValueError: a bad name, version, beam width, length penalty,
+            language pair or precision.
         RuntimeError: the traced graph still asks for XLA (not written).
     """
     if not name or name.startswith(".") or "/" in name or "\\" in name:
@@ -611,9 +618,11 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
     overrides = {key: value for key, value in (("beam_width", beam_width),
                                                ("length_penalty", length_penalty))
                  if value is not None}
-    translator = Translator.from_run(run_dir, checkpoint=checkpoint, **overrides)
+    translator = Translator.from_run(run_dir, checkpoint=checkpoint, precision=precision,
+                                     **overrides)
     settings = decoding_settings(run_dir, translator, beam_width, length_penalty, languages)
     settings["checkpoint"] = checkpoint
+    settings["precision"] = precision
     module, signatures = build_module(
         translator.model, translator.source.serialized_model_proto(),
         translator.target.serialized_model_proto(), settings)

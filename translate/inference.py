@@ -101,7 +101,7 @@ class Translator:
 
     @classmethod
     def from_run(cls, run_dir, checkpoint="best", glossary=None, term_masking=True,
-                 **decode_overrides):
+                 precision="float32", **decode_overrides):
         """The model of a training run (its best or latest checkpoint).
 
         Args:
@@ -110,11 +110,14 @@ class Translator:
             checkpoint: "best" (the weights of the best dev loss) or "latest"
                 (the last training checkpoint).
             glossary, term_masking: as for the constructor.
+            precision: of the output projection
+                (`Seq2Seq.set_inference_precision`): "float32" or "bfloat16".
             **decode_overrides: decoding settings (`beam_width`,
                 `length_penalty`, ...) replacing the run config's.
 
         Raises:
             FileNotFoundError: no run or no checkpoint there.
+            ValueError: an unknown precision.
         """
         run_dir = Path(run_dir)
         if not (run_dir / "config.json").exists():
@@ -134,6 +137,7 @@ class Translator:
                 raise FileNotFoundError(f"no checkpoint in {run_dir / 'checkpoints'}.")
             # The checkpoint also holds the optimizer, which is not needed here.
             tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+        model.set_inference_precision(precision)
         decode = {**settings["decode"], **decode_overrides}
         return cls(model, *paths, beam_width=decode["beam_width"],
                    length_penalty=decode["length_penalty"],
