@@ -70,6 +70,20 @@ def test_translate_from_stdin_keeps_order_and_count(run):
     assert out.splitlines() == translator.translate(sentences)
 
 
+def test_translate_with_a_bfloat16_projection_warns_where_it_is_slower(run):
+    from translate.machine import has_bfloat16_matmuls
+
+    lines = ["Open file", "Save %s", "Quit"]
+    result = subprocess.run(
+        [sys.executable, "-m", "translate", "translate", str(run / "run"),
+         "--inference-precision", "bfloat16"], cwd=ROOT, env=ENV, input="\n".join(lines),
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(result.stdout.splitlines()) == len(lines)
+    warned = "does not multiply bfloat16 natively" in result.stderr
+    assert warned is not has_bfloat16_matmuls()
+
+
 def test_translate_check_prints_each_line_s_first_passing_hypothesis(run):
     sentences = ["Could not open file %s for the user", "Deleted {count} items for the key",
                  "See <b>@GPG@</b> for details, 3 times, at https://example.org/a"]
