@@ -186,8 +186,9 @@ class Seq2Seq(keras.Model):
 
         The projection to the vocabulary is most of a batched search step.
         "bfloat16" computes its product as `mixed_bfloat16` training does
-        (bfloat16 operands and result, then cast to float32, the bias added
-        in float32) from a bfloat16 copy of its kernel made now, so after
+        (bfloat16 operands and result; the bias is then added in float32,
+        one rounding fewer than training's) from a bfloat16 copy of its
+        kernel made now, so after
         the weights are loaded (set it again if they change): faster on a
         CPU that multiplies bfloat16 natively (AVX512-BF16, AMX), slower on
         one that does not. "float32", the default: the float32 product.
