@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -213,6 +214,17 @@ def test_a_bfloat16_export_records_it_and_translates_as_the_translator(
     out = loaded.signatures["serving_default"](text=tf.constant(sentences[:16]))
     want = Translator.from_run(run / "run", precision="bfloat16").translate(sentences[:16])
     assert [t.decode("utf-8") for t in out["translation"].numpy()] == want
+    from translate.exported import ExportedModel
+    from translate.machine import has_bfloat16_matmuls
+
+    for where, precision in ((exported, "float32"), (path, "bfloat16")):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = ExportedModel(where, optimize=False)
+        assert model.precision == precision
+        slower = [w for w in caught if "does not multiply natively" in str(w.message)]
+        assert bool(slower) is (precision == "bfloat16" and not has_bfloat16_matmuls())
+    assert model.translate(sentences[:16]) == want
     with pytest.raises(ValueError, match="precision must be one of"):
         export(run / "run", tmp_path / "other", precision="half")
     assert not (tmp_path / "other").exists()

@@ -22,9 +22,11 @@ not its Python package, whose Keras layers import Keras (`_import_tensorflow`).
 import importlib.util
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from translate import batching
+from translate.machine import has_bfloat16_matmuls
 from translate.signatures import (
     GLOSSARY_INPUT_KEYS, GLOSSARY_SIGNATURE, INPUT_KEY, MATCH_INPUT_KEY, MATCH_SIGNATURE, MATCH_TWINS,
     N_BEST_GLOSSARY_SIGNATURE, N_BEST_MATCH_SIGNATURE, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE,
@@ -120,6 +122,9 @@ class ExportedModel:
             trained to read each sentence's memory match).
         min_match_similarity: the least similarity of a match it should be
             given (`translate.matches.given`), as its settings record.
+        precision: its output projection's, as its settings record
+            ("float32", or "bfloat16": a warning where this CPU does not
+            multiply bfloat16 natively).
         signatures: the names of all the SavedModel's signatures.
 
     Raises:
@@ -156,7 +161,14 @@ class ExportedModel:
                              else self.label)
         self.has_glossary = N_BEST_GLOSSARY_SIGNATURE in self._signature_defs
         self.reads_matches = N_BEST_MATCH_SIGNATURE in self._signature_defs
-        self.min_match_similarity = export_settings(self.path).get("min_match_similarity", 0.0)
+        settings = export_settings(self.path)
+        self.min_match_similarity = settings.get("min_match_similarity", 0.0)
+        self.precision = settings.get("precision", "float32")
+        if self.precision == "bfloat16" and not has_bfloat16_matmuls():
+            warnings.warn(f"{self.path} computes its output projection in bfloat16, which "
+                          "this CPU does not multiply natively (no AVX512-BF16 or AMX): "
+                          "slower here than an export in float32 (translate export "
+                          "--inference-precision float32).", stacklevel=2)
 
     def _load(self):
         """The export's MetaGraph, imported into a new session (`self._session`).
