@@ -194,12 +194,17 @@ def test_a_copying_model_exports_and_matches_the_translator(run, sentences, tmp_
     assert sum(map(len, want)) > 16 * 5  # long, varied outputs
 
 
-def _matmul_types(path):
-    """The operand types of the MatMul ops in an export's graph."""
+def _graph(path):
+    """An export's SavedModel proto and every node of its first graph, its
+    functions' included."""
     proto = saved_model_pb2.SavedModel.FromString((path / "saved_model.pb").read_bytes())
     graph = proto.meta_graphs[0].graph_def
-    nodes = [n for f in graph.library.function for n in f.node_def] + list(graph.node)
-    return {tf.dtypes.as_dtype(n.attr["T"].type).name for n in nodes
+    return proto, list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+
+
+def _matmul_types(path):
+    """The operand types of the MatMul ops in an export's graph."""
+    return {tf.dtypes.as_dtype(n.attr["T"].type).name for n in _graph(path)[1]
             if n.op in ("MatMul", "BatchMatMulV2")}
 
 
@@ -378,17 +383,13 @@ def test_warmup_requests_are_prediction_logs(exported, serve):
 
 
 def test_graph_has_no_xla_must_compile_and_no_python_ops(exported):
-    proto = saved_model_pb2.SavedModel.FromString((exported / "saved_model.pb").read_bytes())
-    marked, ops = [], set()
-    for meta in proto.meta_graphs:
-        nodes = list(meta.graph_def.node)
-        for function in meta.graph_def.library.function:
-            if function.attr["_XlaMustCompile"].b:
-                marked.append(function.signature.name)
-            nodes += function.node_def
-        marked += [n.name for n in nodes if n.attr["_XlaMustCompile"].b]
-        ops |= {n.op for n in nodes}
-    assert len(proto.meta_graphs[0].graph_def.library.function) > 10
+    proto, nodes = _graph(exported)
+    assert len(proto.meta_graphs) == 1
+    functions = proto.meta_graphs[0].graph_def.library.function
+    marked = [f.signature.name for f in functions if f.attr["_XlaMustCompile"].b]
+    marked += [n.name for n in nodes if n.attr["_XlaMustCompile"].b]
+    ops = {n.op for n in nodes}
+    assert len(functions) > 10
     assert marked == []
     assert not ops & {"EagerPyFunc", "PyFunc", "PyFuncStateless", "XlaLaunch", "_XlaRun"}
     assert "SentencepieceTokenizeOp" in ops and "SentencepieceDetokenizeOp" in ops

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import keras
@@ -273,6 +274,15 @@ def test_cpu_flags_name_bfloat16_matmuls(tmp_path):
     assert machine.has_bfloat16_matmuls({"avx512f", "amx_bf16"})
     assert not machine.has_bfloat16_matmuls({"avx512f", "avx2"})
     assert machine.cpu_flags(tmp_path / "missing") == set()
+
+
+def test_a_bfloat16_projection_is_named_slower_only_without_native_bfloat16():
+    from translate import machine
+    with pytest.warns(UserWarning, match="export/1 computes .* does not multiply natively"):
+        machine.warn_if_bfloat16_is_slow("export/1", {"avx512f", "avx2"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        machine.warn_if_bfloat16_is_slow("export/1", {"avx512f", "avx512_bf16"})
 
 
 def test_a_run_records_the_precision_auto_chose(corpus, tmp_path, monkeypatch):

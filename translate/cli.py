@@ -230,13 +230,10 @@ def _add_memory_arguments(p):
 
 def _translator(args):
     from translate.inference import Translator
+    from translate.machine import warn_if_bfloat16_is_slow
 
-    from translate.machine import has_bfloat16_matmuls
-
-    if args.inference_precision == "bfloat16" and not has_bfloat16_matmuls():
-        print(f"translate {args.command}: warning: this CPU does not multiply bfloat16 "
-              "natively (no AVX512-BF16 or AMX): the bfloat16 projection is slower here "
-              "than float32", file=sys.stderr)
+    if args.inference_precision == "bfloat16":
+        warn_if_bfloat16_is_slow(f"translate {args.command}")
     overrides = {"beam_width": args.beam} if args.beam else {}
     return Translator.from_run(args.run_dir, precision=args.inference_precision, **overrides)
 

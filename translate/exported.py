@@ -22,11 +22,10 @@ not its Python package, whose Keras layers import Keras (`_import_tensorflow`).
 import importlib.util
 import os
 import sys
-import warnings
 from pathlib import Path
 
 from translate import batching
-from translate.machine import has_bfloat16_matmuls
+from translate.machine import warn_if_bfloat16_is_slow
 from translate.signatures import (
     GLOSSARY_INPUT_KEYS, GLOSSARY_SIGNATURE, INPUT_KEY, MATCH_INPUT_KEY, MATCH_SIGNATURE, MATCH_TWINS,
     N_BEST_GLOSSARY_SIGNATURE, N_BEST_MATCH_SIGNATURE, N_BEST_OUTPUT_KEYS, N_BEST_SIGNATURE,
@@ -164,11 +163,8 @@ class ExportedModel:
         settings = export_settings(self.path)
         self.min_match_similarity = settings.get("min_match_similarity", 0.0)
         self.precision = settings.get("precision", "float32")
-        if self.precision == "bfloat16" and not has_bfloat16_matmuls():
-            warnings.warn(f"{self.path} computes its output projection in bfloat16, which "
-                          "this CPU does not multiply natively (no AVX512-BF16 or AMX): "
-                          "slower here than an export in float32 (translate export "
-                          "--inference-precision float32).", stacklevel=2)
+        if self.precision == "bfloat16":
+            warn_if_bfloat16_is_slow(self.path)
 
     def _load(self):
         """The export's MetaGraph, imported into a new session (`self._session`).

@@ -3,6 +3,7 @@
 import os
 import platform
 import subprocess
+import warnings
 
 
 def cpu_model():
@@ -51,3 +52,18 @@ def has_bfloat16_matmuls(flags=None):
     """
     flags = cpu_flags() if flags is None else flags
     return any(flag in flags for flag in BFLOAT16_FLAGS)
+
+
+def warn_if_bfloat16_is_slow(what, flags=None):
+    """A `UserWarning` that `what` computes in bfloat16 where this CPU does
+    not multiply it natively (`has_bfloat16_matmuls`): slower than float32
+    there. Nothing on a CPU that does.
+
+    Args:
+        what: the subject of the message, e.g. an export's path.
+        flags: the CPU flags (`cpu_flags()` by default).
+    """
+    if not has_bfloat16_matmuls(flags):
+        warnings.warn(f"{what} computes its output projection in bfloat16, which this CPU "
+                      "does not multiply natively (no AVX512-BF16 or AMX): slower here than "
+                      "float32 (--inference-precision float32).", stacklevel=3)
