@@ -312,3 +312,60 @@ def test_mixed_float16_scales_the_loss(corpus, tmp_path):
     import tensorflow as tf
     stored = tf.train.load_checkpoint(str(tmp_path / "run" / "checkpoints"))
     assert any("dynamic_scale" in k for k in stored.get_variable_to_shape_map())
+
+
+class _WeightsEachStep(keras.callbacks.Callback):
+    """The training weights after every step."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps.append([v.numpy() for v in self.model.trainable_variables])
+
+
+def test_a_weight_average_is_kept_and_training_goes_on_from_the_weights(corpus, tmp_path):
+    settings = config.preset("tiny")
+    settings["train"].update(batch_tokens=256, epochs=2)  # a few steps an epoch
+    momentum = 0.6
+    recorded = {}
+    for average in (0.0, momentum):
+        settings["train"]["weight_average"] = average
+        recorded[average] = _WeightsEachStep()
+        training.train(corpus, tmp_path / str(average), settings, verbose=0,
+                       callbacks=[recorded[average]])
+    # The average never steers training, within an epoch or across them:
+    # the same weights step for step.
+    assert len(recorded[0.0].steps) == len(recorded[momentum].steps)
+    for plain, averaged in zip(recorded[0.0].steps, recorded[momentum].steps):
+        for a, b in zip(plain, averaged):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+    # Scored on dev and kept (so exported): the moving average of those
+    # weights (the first step's taken whole) at the epoch of the best dev loss.
+    best = min(training.read_metrics(tmp_path / str(momentum)), key=lambda r: r["val_loss"])
+    steps = recorded[momentum].steps[:best["step"]]
+    expected = steps[0]
+    for weights in steps[1:]:
+        expected = [momentum * e + (1 - momentum) * w for e, w in zip(expected, weights)]
+    _, (vocab, _) = training.tokenizers(corpus)
+    kept = build_model(settings["model"], vocab, vocab)
+    kept.load_weights(tmp_path / str(momentum) / training.BEST_WEIGHTS)
+    for got, want in zip(kept.trainable_variables, expected):
+        np.testing.assert_allclose(got.numpy(), want, atol=1e-5)
+    assert any(not np.allclose(got.numpy(), last, atol=1e-4)
+               for got, last in zip(kept.trainable_variables, steps[-1]))
+    # The checkpoints hold the average too: interrupted in its second epoch
+    # and resumed, a run keeps the same weights.
+    settings["train"]["checkpoint_every_steps"] = 2
+    resumed = tmp_path / "resumed"
+    with pytest.raises(Interrupted):
+        training.train(corpus, resumed, settings, verbose=0, callbacks=[CrashAt(1, 2)])
+    resumed_from = training.train(corpus, resumed, settings, verbose=0)["resumed_from_step"]
+    assert 0 < resumed_from < best["step"]  # the kept average spans the interruption
+    again = build_model(settings["model"], vocab, vocab)
+    again.load_weights(resumed / training.BEST_WEIGHTS)
+    for got, want in zip(again.trainable_variables, kept.trainable_variables):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-6)
+    with pytest.raises(config.ConfigError, match="train.weight_average must be between"):
+        config.from_mapping({"train": {"weight_average": 1.0}})

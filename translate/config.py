@@ -42,6 +42,11 @@ DEFAULTS = {
         # where they are at least this similar (also the least similarity of
         # a match given to the model when it translates).
         "memory_matches": False, "memory_matches_min_similarity": 0.0,
+        # Polyak averaging: above 0, the weights scored on dev, kept as the
+        # best and exported are an exponential moving average of the
+        # training weights with this momentum (training goes on from the
+        # raw ones). 0: off.
+        "weight_average": 0.0,
     },
     "decode": {"beam_width": 4, "length_penalty": 0.6, "max_length_ratio": 2.0,
                "max_length_extra": 10},
@@ -80,7 +85,8 @@ CHOICES = {("model", "attention"): ("additive", "multiplicative"),
            ("train", "precision"): ("auto", "float32", "mixed_float16", "mixed_bfloat16")}
 RANGES = {("train", "cooldown"): (0.0, 1.0),  # closed intervals
           ("train", "bucket_width"): (1, 1024),
-          ("train", "memory_matches_min_similarity"): (0.0, 1.0)}
+          ("train", "memory_matches_min_similarity"): (0.0, 1.0),
+          ("train", "weight_average"): (0.0, 0.9999)}
 
 
 class ConfigError(ValueError):

@@ -3,7 +3,8 @@
 A run directory holds `config.json`, `run.json` (the corpus directory),
 `checkpoints/` (the latest few, with the
 optimizer state, the epoch, and the batch reached within it),
-`best.weights.h5` (the weights of the best dev loss), `metrics.jsonl`, `tensorboard/` and
+`best.weights.h5` (the weights of the best dev loss; with `train.weight_average`,
+their moving average), `metrics.jsonl`, `tensorboard/` and
 `curves.png`. Running the same command again after an interruption (Ctrl-C,
 kill -9) restores the latest checkpoint and goes on from the same step and
 the same position in the data: each epoch's batches come from a dataset
@@ -268,6 +269,41 @@ def dtype_policy(name):
         keras.mixed_precision.set_global_policy(previous)
 
 
+@keras.saving.register_keras_serializable(package="translate")
+class AveragingAdam(keras.optimizers.Adam):
+    """Keras's Adam, whose moving average of the weights (`use_ema`) never
+    replaces the training weights by itself.
+
+    Keras's `fit` writes the average into the weights when it ends, and
+    training calls `fit` once an epoch: every epoch would go on from the
+    average, not from where training was. Here the average is swapped in only
+    where it is read (`averaged_weights`): for the dev loss, the best
+    weights and what is exported.
+    """
+
+    def finalize_variable_values(self, var_list):
+        del var_list  # the weights stay the training weights
+
+
+@contextlib.contextmanager
+def averaged_weights(model):
+    """Within the block, the model's weights are its optimizer's moving
+    average of them (Keras's `SwapEMAWeights`); after it, the training
+    weights again. Without a weight average, the block sees the weights as
+    they are."""
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+    if not getattr(optimizer, "use_ema", False):
+        yield
+        return
+    swap = keras.callbacks.SwapEMAWeights()
+    swap.set_model(model)
+    swap.on_test_begin()
+    try:
+        yield
+    finally:
+        swap.on_test_end()
+
+
 def make_optimizer(train_config, schedule=None):
     """Adam with warm-up and inverse square root decay, clipped by norm.
 
@@ -277,14 +313,18 @@ def make_optimizer(train_config, schedule=None):
             on it for the cool-down); by default one made from the config.
 
     Returns:
-        A `keras.optimizers.Adam`, wrapped in a `LossScaleOptimizer` (dynamic
-        loss scaling) under `mixed_float16`, whose small gradients would
-        otherwise underflow; bfloat16 has float32's range and needs none.
+        An `AveragingAdam` (Keras's Adam; with `train.weight_average` above 0
+        it keeps that moving average of the weights), wrapped in a
+        `LossScaleOptimizer` (dynamic loss scaling) under `mixed_float16`,
+        whose small gradients would otherwise underflow; bfloat16 has
+        float32's range and needs none.
     """
     if schedule is None:
         schedule = WarmupInverseSqrt(train_config["learning_rate"],
                                      train_config["warmup_steps"])
-    optimizer = keras.optimizers.Adam(schedule, clipnorm=train_config["clip_norm"])
+    momentum = train_config["weight_average"]
+    optimizer = AveragingAdam(schedule, clipnorm=train_config["clip_norm"],
+                              use_ema=momentum > 0, ema_momentum=momentum or 0.99)
     if resolve_precision(train_config["precision"]) == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
@@ -519,6 +559,8 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
     progress = _Progress(state, checkpoints, train_cfg["checkpoint_every_steps"], budget,
                          train_cfg["cooldown"], schedule.scale, worker, max_steps)
     callbacks = [progress, *callbacks]
+    if train_cfg["weight_average"] > 0:  # fit's validation scores the average
+        callbacks.append(keras.callbacks.SwapEMAWeights())
     if worker.is_chief:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"),
                                                      update_freq="epoch"))
@@ -554,9 +596,10 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
             # rates, most of all): the weights at the stop are scored on dev
             # and kept as the best if they are.
             stopped = progress.stop_reason
-            dev_loss_at_stop = model.evaluate(dev, steps=dev_steps, verbose=0,
-                                              return_dict=True)["loss"]
-            _keep_if_best(state, dev_loss_at_stop, model, run_dir, worker)
+            with averaged_weights(model):
+                dev_loss_at_stop = model.evaluate(dev, steps=dev_steps, verbose=0,
+                                                  return_dict=True)["loss"]
+                _keep_if_best(state, dev_loss_at_stop, model, run_dir, worker)
             checkpoints.save(int(optimizer.iterations.numpy()))
             break
         logs = {k: v[-1] for k, v in history.history.items()}
@@ -571,10 +614,15 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
             record["train_tokens_per_second"] = progress.tokens / record["seconds"]
             record["cpu"] = cpu
             if on_epoch_end is not None:
-                record.update(on_epoch_end(model, epoch + 1))
+                with averaged_weights(model):  # dev BLEU of what is kept
+                    record.update(on_epoch_end(model, epoch + 1))
             _record_epoch(run_dir, record)
             plots.training_curves(read_metrics(run_dir), run_dir / "curves.png")
-        if _keep_if_best(state, dev_loss, model, run_dir, worker):
+        # The weight average, where there is one, is what is scored (fit's
+        # validation saw it too) and kept; the checkpoint holds both.
+        with averaged_weights(model):
+            improved = _keep_if_best(state, dev_loss, model, run_dir, worker)
+        if improved:
             state["bad_epochs"].assign(0)
         else:
             state["bad_epochs"].assign_add(1)
