@@ -78,7 +78,7 @@ PLAIN_MESSAGES = ["Save", "Print on the printer", "Open the file", "Delete this 
 """Messages without spans that the tests fill through the tiny export."""
 
 
-def vary_weights(run_dir, sentences=48, distinct=0.75):
+def vary_weights(run_dir, sentences=48, distinct=0.75, high_bytes_shift=2.0):
     """Seeded random weights for a run's best model, sharper than an
     initialisation: a tiny model after a few steps says one token again and
     again (or nothing); these give long and varied outputs, byte pieces
@@ -86,29 +86,47 @@ def vary_weights(run_dir, sentences=48, distinct=0.75):
 
     Whether a draw varies depends on the vocabulary, so seeds are tried in
     turn until the first `sentences` sources of the run's corpus (test, dev,
-    then train) get at least `distinct` of them different translations, and
+    then train) get at least `distinct` of them different translations, one
+    of them at least a broken character (byte pieces cut short: U+FFFD), and
     each of `PLAIN_MESSAGES` a hypothesis that `translate po` can use (no
-    sentinel or placeholder of its own: random weights write them too)."""
+    sentinel or placeholder of its own, no broken character: random weights
+    write them too). The byte pieces of 0x80-0xFF, half the tiny
+    vocabulary, have their logits lowered by `high_bytes_shift`: drawn
+    alone, nearly every hypothesis held a broken character."""
     import numpy as np
 
     from translate import training
     from translate.corpus import read_tsv
     from translate.inference import Translator
-    from translate.placeholders import same_placeholders
+    from translate.localize.suggestions import REPLACEMENT, problem
 
     translator = Translator.from_run(run_dir)
     model = translator.model
     corpus = Path(json.loads((Path(run_dir) / "run.json").read_text())["corpus_dir"])
     sources = [pair.source for split in ("test", "dev", "train")
                for pair in read_tsv(corpus / f"{split}.tsv")][:sentences]
+    pieces = translator.target
+    high_bytes = [i for i in range(pieces.get_piece_size())
+                  if pieces.is_byte(i) and int(pieces.id_to_piece(i)[1:-1], 16) >= 0x80]
     for seed in range(50):
         generator = np.random.default_rng(seed)
         for weight in model.trainable_weights:
             weight.assign(generator.normal(0, 3 / np.sqrt(weight.shape[0]), weight.shape)
                           .astype("float32"))
+        if model.projection is not None:
+            bias = model.projection.bias.numpy()
+            bias[high_bytes] -= high_bytes_shift
+            model.projection.bias.assign(bias)
         hypotheses, _, oks = translator.n_best_batch(PLAIN_MESSAGES)
-        usable = all(any(ok and same_placeholders(source, text) for text, ok in zip(texts, flags))
+        usable = all(any(problem(source, text, "utf-8", ok) is None
+                         for text, ok in zip(texts, flags))
                      for source, texts, flags in zip(PLAIN_MESSAGES, hypotheses, oks))
-        if usable and len(set(translator.translate(sources))) >= distinct * len(sources):
+        if not usable:
+            continue
+        translations = translator.translate(sources)
+        if (len(set(translations)) >= distinct * len(sources)
+                and any(REPLACEMENT in t for t in translations)):
             break
+    else:
+        raise AssertionError("no seed gave the tiny model varied and usable outputs")
     model.save_weights(run_dir / training.BEST_WEIGHTS)

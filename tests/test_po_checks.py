@@ -186,6 +186,22 @@ def test_format_ok_false_rejects_a_hypothesis():
     assert catalog[1].msgstr == "" and summary.kept_format == 1 and summary.checks is None
 
 
+def test_a_hypothesis_with_a_broken_character_is_not_written():
+    # Byte pieces that stop short of a character decode to U+FFFD ("…" cut
+    # off); neither pofilter nor msgfmt sees it, the translator would.
+    catalog = polib.POFile()
+    for msgid in ("Shutting down…", "Close", "Replace \ufffd by ?"):
+        catalog.append(polib.POEntry(msgid=msgid, msgstr=""))
+    answers = {"Shutting down…": [("Wird beendet\ufffd", True), ("Wird beendet …", True)],
+               "Close": [("Schlie\ufffd\ufffden", True)],
+               "Replace \ufffd by ?": [("\ufffd durch ? ersetzen", True)]}
+    summary = fill.fill_catalog(catalog, model_label="fake/1",
+                                translate_n_best=lambda s: [answers[t] for t in s])
+    assert catalog[0].msgstr == "Wird beendet …", "the next hypothesis"
+    assert catalog[1].msgstr == "" and summary.kept_unwritable == 1
+    assert catalog[2].msgstr == "\ufffd durch ? ersetzen", "the message has one itself"
+
+
 def test_a_memory_match_that_fails_a_check_is_not_used(checker):
     catalog = polib.POFile()
     catalog.metadata = {"Language": "de"}

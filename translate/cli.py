@@ -719,7 +719,7 @@ def _run_po(args):
     print(f"kept untranslated: {summary.kept_placeholders} lost or altered a placeholder, "
           f"{summary.kept_format} flagged by the export (format_ok), {summary.kept_msgfmt} "
           f"rejected by msgfmt --check-format, {summary.kept_empty} empty, "
-          f"{summary.kept_unwritable} not writable (charset, control characters), "
+          f"{summary.kept_unwritable} not writable (charset, control or broken characters), "
           f"{summary.kept_failed_checks} failed only Translate Toolkit's checks; untouched: "
           f"{summary.translated} translated, {summary.fuzzy} fuzzy, {summary.partial_plurals} "
           f"partly translated plural")

@@ -3,10 +3,10 @@
 A `Form` is one text to write (a message, or one plural form) with its
 candidates, best first; `judge` gives each candidate its verdict: this
 package's own rules (`problem`: not empty, the message's placeholders, the
-export's `format_ok`, writable in the catalog's charset), Translate
-Toolkit's checks (`translate.checks`, those `pofilter` runs), GNU gettext's
-`msgfmt --check-format` for an entry with a format flag (`translate.msgfmt`)
-and, with a glossary, the terms each candidate misses. `Form.pick` is the
+export's `format_ok`, writable in the catalog's charset, no broken
+character), Translate Toolkit's checks (`translate.checks`, those `pofilter`
+runs), GNU gettext's `msgfmt --check-format` for an entry with a format flag
+(`translate.msgfmt`) and, with a glossary, the terms each candidate misses. `Form.pick` is the
 first candidate that passes (and has every term, where one does).
 """
 
@@ -36,6 +36,8 @@ def dress(source, translation):
 # needs to hear about.
 PROBLEMS = ("placeholders", "format", "msgfmt", "empty", "unwritable", "failed_checks")
 
+REPLACEMENT = "\ufffd"
+
 
 def problem(source, text, encoding, format_ok=None):
     """Why `text` cannot be written as the translation of `source` by this
@@ -49,6 +51,10 @@ def problem(source, text, encoding, format_ok=None):
     # polib escapes only these control characters; any other would go into the
     # file raw (and no translation needs one).
     if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r\v\b\f" for c in text):
+        return "unwritable"
+    # U+FFFD is what decoding writes for byte pieces that stop short of a
+    # character (a model's "..." cut off): a broken text, not a translation.
+    if REPLACEMENT in text and REPLACEMENT not in source:
         return "unwritable"
     try:
         text.encode(encoding)

@@ -57,7 +57,8 @@ class FillSummary:
         kept_empty: kept untranslated: the best hypothesis was empty.
         kept_unwritable: kept untranslated: the catalog's charset cannot
             encode the best hypothesis, or it holds a control character that
-            polib cannot escape.
+            polib cannot escape, or a broken character (U+FFFD, which the
+            message lacks: byte pieces that stop short of a character).
         kept_failed_checks: kept untranslated: the best hypothesis failed
             only Translate Toolkit's checks.
         kept_checks: for each toolkit check, the entries kept untranslated
