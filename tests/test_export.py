@@ -453,6 +453,31 @@ def test_cli_exports_a_new_version_and_replaces_one_only_with_force(run, tmp_pat
     assert next_version(path.parent) == 3
 
 
+def test_a_shortlist_export_records_it_and_with_every_piece_translates_as_without(
+        run, exported, sentences, tmp_path):
+    """`--shortlist` (translate.shortlist) is built, saved and read by the
+    graph: a list holding every piece changes no translation, in a process
+    that imports only TensorFlow and TensorFlow Text; a bad value is named."""
+    from translate.exported import ExportedModel
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "translate", "export", run / "run",
+                               "--out", tmp_path / "models", *map(str, args)],
+                              cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+
+    refused = cli("--shortlist", "2000")
+    assert refused.returncode == 2 and "FREQUENT:PER_PIECE" in refused.stderr
+    done = cli("--shortlist", "100000:1")
+    assert done.returncode == 0, done.stderr[-3000:]
+    path = Path(done.stdout.strip().splitlines()[-1])
+    settings = json.loads((path / "assets" / "decoding.json").read_text())
+    assert settings["shortlist"] == {"frequent": 100000, "per_piece": 1}
+    plain = ExportedModel(exported)
+    n_best = [[list(pair) for pair in row] for row in plain.n_best(sentences, with_format=True)]
+    fresh = exported_model_in_a_fresh_process(path, sentences)
+    assert (fresh["translations"], fresh["n_best"]) == (plain.translate(sentences), n_best)
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -565,9 +565,26 @@ def _add_export(commands):
     p.add_argument("--length-penalty", type=float, metavar="A",
                    help="length penalty exponent (default: the run's config)")
     _add_precision_argument(p)
+    p.add_argument("--shortlist", type=_shortlist, metavar="FREQUENT:PER_PIECE",
+                   help="every search keeps to each sentence's lexical shortlist: the "
+                        "FREQUENT most frequent target pieces, PER_PIECE for each source "
+                        "piece, its source pieces (faster steps; a piece outside can never "
+                        "be written), e.g. 2000:100; default: the whole vocabulary")
     _add_language_arguments(p, "record in the export (default: a gettext corpus's own, "
                                "else none)")
     p.set_defaults(run=_run_export)
+
+
+def _shortlist(text):
+    """`FREQUENT:PER_PIECE` -> `(frequent, per_piece)`, for argparse."""
+    try:
+        frequent, per_piece = (int(part) for part in text.split(":"))
+        if frequent >= 1 and per_piece >= 1:
+            return frequent, per_piece
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(
+        f"expected FREQUENT:PER_PIECE, two positive integers (e.g. 2000:100), got {text!r}")
 
 
 def _add_language_arguments(p, what):
@@ -588,7 +605,7 @@ def _run_export(args):
     path = export(args.run_dir, args.out, name=args.name, version=args.version,
                   force=args.force, beam_width=args.beam,
                   length_penalty=args.length_penalty, languages=_languages(args),
-                  precision=args.inference_precision)
+                  precision=args.inference_precision, shortlist=args.shortlist)
     print(path)
 
 

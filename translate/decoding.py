@@ -10,6 +10,13 @@ input is bounded work.
 
 Scores are sums of token log-probabilities (EOS included) divided by the
 GNMT length penalty `((5 + length) / 6) ** length_penalty`.
+
+With a `translate.shortlist.Shortlist`, each step projects onto the union of
+the batch's sentences' shortlists (its "columns", sorted ids) instead of the
+whole vocabulary, and each sentence's other columns are masked out: the
+searches then work on column indices, which equal the ids of the special
+pieces (the shortlist always holds them, and they are the lowest ids), and
+map the chosen columns back to ids.
 """
 
 import functools
@@ -100,18 +107,54 @@ def _finish(ids, lengths):
     return tf.where(positions < lengths[:, None], ids, PAD)
 
 
-def _encode(model, source):
+def _encode(model, source, shortlist=None):
     """What the searches read of a batch's encoding: `memory`,
     `memory_mask`, the decoder's initial `states` and the attention `keys`
-    (projected once per sentence)."""
+    (projected once per sentence); with a `shortlist`, also the batch's
+    `columns` (sorted target ids), the `output` projection onto them, each
+    sentence's `unlisted` (`(batch, columns)`, NEG_INF where the sentence's
+    own list lacks the column, else 0) and its source pieces' columns
+    (`source_columns`, what copying writes to)."""
     memory, memory_mask, states = model.encode(source)
-    return {"memory": memory, "memory_mask": memory_mask, "states": states,
-            "keys": model.attention_keys(memory)}
+    encoded = {"memory": memory, "memory_mask": memory_mask, "states": states,
+               "keys": model.attention_keys(memory)}
+    if shortlist is not None:
+        members = shortlist.members(source)
+        columns = tf.cast(tf.where(tf.reduce_any(members, axis=0))[:, 0], tf.int32)
+        encoded.update(
+            columns=columns, output=model.output_projection(columns),
+            unlisted=tf.where(tf.gather(members, columns, axis=1), 0.0, NEG_INF),
+            # A pad position points at PAD's column, as it points at PAD's id.
+            source_columns=tf.reshape(tf.searchsorted(
+                columns, tf.reshape(tf.cast(source, tf.int32), [-1])), tf.shape(source)))
+    return encoded
+
+
+def _step(model, rows, encoded, group):
+    """`decode_step` for the searching rows, then the next token's
+    log-probabilities: `(log_probs, states, attention)`, over the
+    vocabulary, or over the batch's shortlist columns with each sentence's
+    unlisted ones masked."""
+    listed = "columns" in encoded
+    logits, states, attention = model.decode_step(
+        rows["tokens"], rows["states"], rows["keys"], rows["memory"], rows["memory_mask"],
+        rows["source_columns"] if listed else rows["source"], group=group,
+        output=encoded["output"] if listed else None)
+    if listed:
+        width = tf.shape(logits)[-1]
+        logits = tf.reshape(tf.reshape(logits, [-1, group, width])
+                            + rows["unlisted"][:, None], [-1, width])
+    return next_token_log_probs(logits), states, attention
+
+
+def _ids(encoded, chosen):
+    """Token ids of the chosen columns (the ids themselves without a shortlist)."""
+    return tf.gather(encoded["columns"], chosen) if "columns" in encoded else chosen
 
 
 @_without_xla
 def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
-                  max_length=256, alpha=0.6):
+                  max_length=256, alpha=0.6, shortlist=None):
     """The most probable next token at every step.
 
     Args:
@@ -119,18 +162,19 @@ def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
         source: `(batch, source_len)` int32 ids, padded with 0, ending in EOS.
         max_length_ratio, max_length_extra, max_length: output length limits.
         alpha: length penalty exponent (for the score only).
+        shortlist: None, or a `translate.shortlist.Shortlist` whose pieces
+            alone each sentence may write.
 
     Returns:
         `(ids, scores, attention)`: `(batch, out_len)` ids padded with 0,
         `(batch,)` float32 scores, `(batch, out_len, source_len)` weights.
     """
-    encoded = _encode(model, source)
+    encoded = _encode(model, source, shortlist)
     memory, states = encoded["memory"], encoded["states"]
     batch = tf.shape(source)[0]
     limits, steps = length_limits(source, max_length_ratio, max_length_extra, max_length)
     # Per row, for the sentences still searching (a sentence leaves at its EOS).
-    rows = {"memory": memory, "memory_mask": encoded["memory_mask"], "source": source,
-            "keys": encoded["keys"], "limits": limits,
+    rows = {**_per_sentence(encoded), "source": source, "limits": limits,
             "tokens": tf.fill([batch], BOS), "states": states,
             "log_prob": tf.zeros([batch]), "lengths": tf.zeros([batch], tf.int32)}
     results = {"log_prob": tf.zeros([batch]), "lengths": tf.zeros([batch], tf.int32)}
@@ -138,15 +182,13 @@ def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
     weights = tf.TensorArray(memory.dtype, size=steps)
 
     def body(t, rows, sentences, results, ids, weights):
-        logits, states, attention = model.decode_step(
-            rows["tokens"], rows["states"], rows["keys"], rows["memory"], rows["memory_mask"],
-            rows["source"])
-        log_probs = next_token_log_probs(logits)
+        log_probs, states, attention = _step(model, rows, encoded, group=1)
         chosen = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
         # A sentence at its limit must end: EOS is its last token.
         chosen = tf.where(t + 1 >= rows["limits"], EOS, chosen)
-        rows = dict(rows, tokens=chosen, states=states,
-                    log_prob=rows["log_prob"] + tf.gather(log_probs, chosen, batch_dims=1),
+        log_prob = rows["log_prob"] + tf.gather(log_probs, chosen, batch_dims=1)
+        chosen = _ids(encoded, chosen)
+        rows = dict(rows, tokens=chosen, states=states, log_prob=log_prob,
                     lengths=rows["lengths"] + 1)
         at = sentences[:, None]
         # Sentences that left have PAD (0) there, and no attention.
@@ -181,7 +223,12 @@ def _shape(x):
 
 
 # What a search reads once per sentence, whatever its rows.
-PER_SENTENCE = ("memory", "memory_mask", "keys", "source")
+PER_SENTENCE = ("memory", "memory_mask", "keys", "source", "unlisted", "source_columns")
+
+
+def _per_sentence(encoded):
+    """The encoding's per-sentence tensors that the searching rows carry."""
+    return {key: encoded[key] for key in PER_SENTENCE if key in encoded}
 
 
 def _retire(rows, sentences, results, done, k):
@@ -218,7 +265,7 @@ def _tile(x, beam):
     return tf.repeat(x, beam, axis=0)
 
 
-def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
+def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, shortlist=None):
     """The beam search loop, with each sentence's greedy hypothesis beside its
     beams: the final beams and the greedy hypothesis of every sentence.
 
@@ -249,7 +296,7 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
         1), steps)` token histories and their attention weights
         (`(batch * (beam + 1), 0, source_len)` without `alignments`).
     """
-    encoded = _encode(model, source)
+    encoded = _encode(model, source, shortlist)
     memory, states = encoded["memory"], encoded["states"]
     batch, k = tf.shape(source)[0], beam_width
     width = k + 1  # rows per sentence: k beams, then the greedy row
@@ -262,8 +309,7 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
     # Per row (sentence-major, `width` rows each), for the sentences searching.
     rows = {
         # (`PER_SENTENCE`: one row per sentence, for its `width` rows.)
-        "memory": memory, "memory_mask": encoded["memory_mask"], "keys": encoded["keys"],
-        "source": source, "limits": _tile(limits, width),
+        **_per_sentence(encoded), "source": source, "limits": _tile(limits, width),
         # What the length penalty is at the limit: the bound of a live hypothesis.
         "limit_penalty": _tile(length_penalty(limits, alpha), width),
         "tokens": tf.fill([batch * width], BOS),
@@ -292,10 +338,7 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
         def grid(x):
             """Per row -> `(sentences, width)`."""
             return tf.reshape(x, [searching, width])
-        logits, states, attention = model.decode_step(
-            rows["tokens"], rows["states"], rows["keys"], rows["memory"], rows["memory_mask"],
-            rows["source"], group=width)
-        log_probs = next_token_log_probs(logits)
+        log_probs, states, attention = _step(model, rows, encoded, group=width)
         finished, lengths, flat_scores = rows["finished"], rows["lengths"], rows["scores"]
         # Beams: a sentence whose best finished beam no live one can
         # overtake is done, its live beams end now, as at the limit (a batch
@@ -319,6 +362,7 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
         # (sentences, k * vocab), and the vocabulary-wide tensors are read
         # once. A greedy row's best is its argmax (ties to the lower id).
         candidates, candidate_ids = top_k_rows(log_probs, k)             # (rows, K)
+        candidate_ids = _ids(encoded, candidate_ids)
         forced = tf.concat([tf.zeros([searching * width, 1]),
                             tf.fill([searching * width, k - 1], NEG_INF)], 1)
         eos = log_probs[:, EOS]
@@ -371,7 +415,7 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments):
 
 @_without_xla
 def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
-                max_length_extra=10, max_length=256, alignments=True):
+                max_length_extra=10, max_length=256, alignments=True, shortlist=None):
     """Beam search, batched; never worse than greedy by its own score.
 
     Keeps `beam_width` hypotheses per sentence, scored by their summed
@@ -389,6 +433,7 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
             returned attention is empty, `(batch, 0, source_len)`: the
             history costs (hypotheses x steps x source length) a step to
             reorder, which made beam search at batch 64 slower than at batch 1.
+        shortlist: as for `greedy_search`.
 
     Returns:
         As `greedy_search`.
@@ -396,9 +441,9 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
     limits_kwargs = dict(max_length_ratio=max_length_ratio,
                          max_length_extra=max_length_extra, max_length=max_length)
     if beam_width == 1:
-        return greedy_search(model, source, alpha=alpha, **limits_kwargs)
+        return greedy_search(model, source, alpha=alpha, shortlist=shortlist, **limits_kwargs)
     normalised, lengths, history, attention_history = _beams(
-        model, source, beam_width, alpha, limits_kwargs, alignments)
+        model, source, beam_width, alpha, limits_kwargs, alignments, shortlist)
     # The best of each sentence's beams and greedy row (the last, so a tie
     # goes to a beam).
     batch = tf.shape(source)[0]
@@ -411,7 +456,7 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
 @_without_xla
 def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
                   max_length_ratio=2.0, max_length_extra=10, max_length=256,
-                  beam_rows=None):
+                  beam_rows=None, shortlist=None):
     """The `n_best` best distinct hypotheses of each sentence, best first.
 
     The candidates are the final beams and the greedy hypothesis (as in
@@ -436,6 +481,7 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
             a second form of some sentences that only needs to be at hand:
             those search in a greedy loop beside the beams', on the other
             core.
+        shortlist: as for `greedy_search`.
 
     Returns:
         `(ids, scores)`: `(batch, n_best, out_len)` int32 ids padded with 0,
@@ -452,12 +498,13 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
                          max_length_extra=max_length_extra, max_length=max_length)
     if beam_width == 1:
         greedy_ids, greedy_score, _ = greedy_search(model, source, alpha=alpha,
-                                                    **limits_kwargs)
+                                                    shortlist=shortlist, **limits_kwargs)
         return greedy_ids[:, None], greedy_score[:, None]
     batch, k = tf.shape(source)[0], beam_width
     searched = batch if beam_rows is None else tf.minimum(beam_rows, batch)
     normalised, lengths, history, _ = _beams(model, source[:searched], beam_width, alpha,
-                                             limits_kwargs, alignments=False)
+                                             limits_kwargs, alignments=False,
+                                             shortlist=shortlist)
     candidates = tf.reshape(_finish(history, lengths - 1), [searched, k + 1, -1])
     # A greedy hypothesis that equals a beam is counted once.
     duplicate = tf.reduce_any(tf.reduce_all(
@@ -474,7 +521,7 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
         loop of their own, which TensorFlow runs beside the beams' on the
         other core (as rows of the beam loop, each would cost k + 1 rows)."""
         greedy_ids, greedy_score, _ = greedy_search(model, source[searched:], alpha=alpha,
-                                                    **limits_kwargs)
+                                                    shortlist=shortlist, **limits_kwargs)
         rest = batch - searched
         empty = tf.zeros([rest, n - 1, tf.shape(greedy_ids)[1]], tf.int32)
         return (tf.concat([greedy_ids[:, None], empty], 1),

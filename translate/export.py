@@ -112,6 +112,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 import gru_keras
 from translate import config as config_lib
 from translate import decoding, masking, matches, prepare
+from translate import shortlist as shortlist_lib
 from translate.atomic import atomic_directory
 from translate.inference import BYTES_PER_SOURCE_TOKEN, Translator
 from translate.signatures import (  # noqa: F401 (re-exported)
@@ -388,7 +389,7 @@ def _tf_variable(variable):
     return value
 
 
-def build_module(model, source_proto, target_proto, settings):
+def build_module(model, source_proto, target_proto, settings, shortlist=None):
     """The `tf.Module` that is saved: model variables, tokenizers, signatures.
 
     Args:
@@ -396,6 +397,8 @@ def build_module(model, source_proto, target_proto, settings):
             its variables are).
         source_proto, target_proto: serialized SentencePiece models (`bytes`).
         settings: see `decoding_settings`.
+        shortlist: None, or `translate.shortlist.Lists` that every search
+            keeps to (saved with the module).
 
     Returns:
         `(module, signatures)`; the signatures are concrete functions traced
@@ -412,10 +415,13 @@ def build_module(model, source_proto, target_proto, settings):
     module.target_tokenizer = (
         module.source_tokenizer if target_proto == source_proto else
         tf_text.SentencepieceTokenizer(model=target_proto, out_type=tf.int32))
+    if shortlist is not None:
+        module.shortlist = shortlist_lib.Shortlist(shortlist, model.settings["target_vocab"])
     limits = dict(alpha=settings["length_penalty"],
                   max_length_ratio=settings["max_length_ratio"],
                   max_length_extra=settings["max_length_extra"],
-                  max_length=settings["max_length"])
+                  max_length=settings["max_length"],
+                  shortlist=getattr(module, "shortlist", None))
     beam = _traced_once(functools.partial(
         decoding.n_best_search, beam_width=settings["beam_width"], n_best=settings["n_best"],
         **limits), model)
@@ -562,7 +568,7 @@ def xla_must_compile(export_dir):
 
 def export(run_dir, base_dir, name="translator", version=None, force=False,
            beam_width=None, length_penalty=None, checkpoint="best", languages=None,
-           precision="float32"):
+           precision="float32", shortlist=None):
     """Exports a training run as a TF Serving SavedModel (see the module doc).
 
     Args:
@@ -582,6 +588,10 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
         precision: of the output projection ("float32", or "bfloat16" for
             a server whose CPU multiplies bfloat16 natively:
             `Seq2Seq.set_inference_precision`), recorded in the settings.
+        shortlist: None (every search may write any piece), or
+            `(frequent, per_piece)`: every search keeps to each sentence's
+            lexical shortlist (`translate.shortlist`), built from the run's
+            training pairs; recorded in the settings.
 
     Returns:
         The `Path` of the version directory written.
@@ -590,7 +600,7 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
         FileExistsError: the version exists and `force` is false.
         FileNotFoundError: no run or no checkpoint at `run_dir`.
         ValueError: a bad name, version, beam width, length penalty,
-            language pair or precision.
+            language pair, precision or shortlist.
         RuntimeError: the traced graph still asks for XLA (not written).
     """
     if not name or name.startswith(".") or "/" in name or "\\" in name:
@@ -609,6 +619,10 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
             isinstance(code, str) and code.strip() for code in languages)):
         raise ValueError(f"languages must be two language codes (source, target), "
                          f"got {languages!r}.")
+    if shortlist is not None and (len(shortlist) != 2 or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shortlist)):
+        raise ValueError(f"shortlist must be two positive integers (frequent, per_piece), "
+                         f"got {shortlist!r}.")
     target = model_dir / str(version)
     if target.exists() and not force:
         raise FileExistsError(
@@ -623,9 +637,16 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
     settings = decoding_settings(run_dir, translator, beam_width, length_penalty, languages)
     settings["checkpoint"] = checkpoint
     settings["precision"] = precision
+    lists = None
+    if shortlist is not None:
+        corpus_dir = Path(json.loads((Path(run_dir) / "run.json").read_text())["corpus_dir"])
+        lists = shortlist_lib.build(corpus_dir / "train.tsv", translator.source,
+                                    translator.target, frequent=shortlist[0],
+                                    per_piece=shortlist[1], mask_spans=translator.masks_spans)
+        settings["shortlist"] = {"frequent": shortlist[0], "per_piece": shortlist[1]}
     module, signatures = build_module(
         translator.model, translator.source.serialized_model_proto(),
-        translator.target.serialized_model_proto(), settings)
+        translator.target.serialized_model_proto(), settings, lists)
 
     with tempfile.TemporaryDirectory() as scratch, \
             atomic_directory(target, overwrite=force) as staging:

@@ -160,12 +160,22 @@ class Seq2Seq(keras.Model):
         return x, mask, [state] * len(self.decoder)
 
     # -- decoder ---------------------------------------------------------
-    def _scores(self, features, log_weights, training):
+    def _scores(self, features, log_weights, training, output=None):
         """`(logits, copy_scores)` of `features` (decoder outputs and their
-        contexts, concatenated): the vocabulary's float32 logits, and with
+        contexts, concatenated): the vocabulary's float32 logits (only the
+        columns of `output`, an `output_projection`, when given), and with
         `copy` the source positions' scores (else `None`)."""
         hidden = self.dropout(self.combine(features), training=training)
-        if self._bfloat16_kernel is not None and not training:
+        if output is not None:
+            # The same arithmetic as below, on the kernel's chosen columns.
+            kernel, bias = output
+            bfloat16 = self._bfloat16_kernel is not None
+            logits = ops.matmul(ops.cast(hidden, kernel.dtype) if bfloat16 else hidden,
+                                ops.cast(kernel, hidden.dtype) if not bfloat16 else kernel)
+            if bias is not None:
+                logits = (ops.cast(logits, "float32") + bias if bfloat16
+                          else logits + ops.cast(bias, logits.dtype))
+        elif self._bfloat16_kernel is not None and not training:
             # The bias is added in float32: one rounding to bfloat16 fewer.
             logits = ops.cast(ops.matmul(ops.cast(hidden, "bfloat16"), self._bfloat16_kernel),
                               "float32")
@@ -208,6 +218,27 @@ class Seq2Seq(keras.Model):
                       if self.projection is None else self.projection.kernel)
             self._bfloat16_kernel = tf.Variable(tf.cast(kernel, tf.bfloat16), trainable=False,
                                                 name="bfloat16_projection_kernel")
+
+    def output_projection(self, columns):
+        """The output projection's kernel and bias at `columns` only, for
+        `decode_step`'s `output`: a search's shortlist (`translate.shortlist`),
+        gathered once per search.
+
+        Args:
+            columns: int32 `(C,)` target ids.
+
+        Returns:
+            `(kernel, bias)`: `(units, C)` in the inference precision, and
+            `(C,)` (None for tied output embeddings, which have no bias).
+        """
+        if self._bfloat16_kernel is not None:
+            kernel = self._bfloat16_kernel
+        elif self.projection is None:
+            kernel = ops.transpose(self.target_embedding.embeddings)
+        else:
+            kernel = self.projection.kernel
+        bias = None if self.projection is None else tf.gather(self.projection.bias, columns)
+        return tf.gather(kernel, columns, axis=1), bias
 
     @property
     def inference_precision(self):
@@ -281,7 +312,8 @@ class Seq2Seq(keras.Model):
         """The attention's projection of the memory (once per sentence)."""
         return self.attention.keys(memory)
 
-    def decode_step(self, tokens, states, keys, memory, memory_mask, source=None, group=1):
+    def decode_step(self, tokens, states, keys, memory, memory_mask, source=None, group=1,
+                    output=None):
         """One decoding step for a batch (no dropout).
 
         Args:
@@ -294,10 +326,14 @@ class Seq2Seq(keras.Model):
             group: consecutive rows that read the same sentence (a beam
                 search's hypotheses): its memory is read once for all of
                 them, in one product, not once per row from a copy.
+            output: None, or an `output_projection`: the logits of its
+                columns only, `source` then holding each source piece's
+                column (the copied words' index in the logits).
 
         Returns:
             `(logits, states, weights)`: float32 `(rows, target_vocab)`
-            logits (with `copy`, copying included: see `word_logits`), the
+            logits (`(rows, C)` with `output`; with `copy`, copying
+            included: see `word_logits`), the
             new states, and the attention weights `(rows, source_len)`.
         """
         x = self.target_embedding(tokens)
@@ -316,7 +352,7 @@ class Seq2Seq(keras.Model):
             return tf.reshape(t, [rows, t.shape[-1] or -1])
         logits, copy_scores = self._scores(
             ops.concatenate([x, by_row(context)], axis=-1),
-            by_row(log_weights[0]) if copy else None, training=False)
+            by_row(log_weights[0]) if copy else None, training=False, output=output)
         if copy:
             if source is None:
                 raise ValueError("a copying model's decode_step needs the source ids.")
