@@ -100,6 +100,22 @@ def test_endpoint_benchmark_runs_on_an_export(tiny_export):
                      r"(met|NOT met)", result.stdout)
 
 
+def test_shortlist_benchmark_compares_exports_quality_and_batch_gain(tiny_export):
+    export = str(tiny_export / "models" / "translator" / "1")
+    result = subprocess.run(
+        [sys.executable, "benchmarks/shortlist.py", str(tiny_export / "corpus"), export, export,
+         "--groups", "1", "--rounds", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"^CPU: .+, \d+ cores$", result.stdout, re.MULTILINE)
+    for split in ("dev", "test"):
+        rows = re.findall(rf"^{split} .+: BLEU [\d.]+ chrF [\d.]+; (\d+) of \d+ differ",
+                          result.stdout, re.MULTILINE)
+        assert rows == ["0", "0"], result.stdout  # the same export twice
+    assert len(re.findall(r"8 calls of one / one call of 8: [\d.]+x$", result.stdout,
+                          re.MULTILINE)) == 2, result.stdout
+
+
 def test_startup_benchmark_times_translate_po_against_import_tensorflow(tiny_export, tmp_path):
     result = subprocess.run(
         [sys.executable, "benchmarks/startup.py", "--model",
