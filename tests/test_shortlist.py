@@ -24,16 +24,16 @@ def padded(rows):
     return np.array([r + [PAD] * (width - len(r)) for r in rows], "int32")
 
 
-@pytest.fixture(params=["plain", "copy", "tied-bfloat16"])
+@pytest.fixture(params=["plain", "copy", "tied", "bfloat16", "tied-bfloat16"])
 def model(request):
     keras.utils.set_random_seed(3)
     m = Seq2Seq(VOCAB, VOCAB, embedding_dim=16, units=16, dropout=0.0,
-                copy=request.param == "copy", tie_output=request.param == "tied-bfloat16")
+                copy=request.param == "copy", tie_output=request.param.startswith("tied"))
     probe = padded(SOURCES)
     m({"source": probe, "target_in": probe})
     for w in m.trainable_weights:  # sharper than an initialisation
         w.assign(w * 3.0)
-    if request.param == "tied-bfloat16":
+    if request.param.endswith("bfloat16"):
         m.set_inference_precision("bfloat16")
     return m
 

@@ -166,15 +166,16 @@ class Seq2Seq(keras.Model):
         columns of `output`, an `output_projection`, when given), and with
         `copy` the source positions' scores (else `None`)."""
         hidden = self.dropout(self.combine(features), training=training)
-        if output is not None:
-            # The same arithmetic as below, on the kernel's chosen columns.
+        if output is not None:  # the arithmetic below, on the chosen columns
             kernel, bias = output
-            bfloat16 = self._bfloat16_kernel is not None
-            logits = ops.matmul(ops.cast(hidden, kernel.dtype) if bfloat16 else hidden,
-                                ops.cast(kernel, hidden.dtype) if not bfloat16 else kernel)
-            if bias is not None:
-                logits = (ops.cast(logits, "float32") + bias if bfloat16
-                          else logits + ops.cast(bias, logits.dtype))
+            if self._bfloat16_kernel is not None:
+                logits = ops.cast(ops.matmul(ops.cast(hidden, "bfloat16"), kernel), "float32")
+                if bias is not None:
+                    logits = logits + bias
+            else:  # as the Dense projection, or the tied product, computes it
+                logits = ops.matmul(hidden, ops.cast(kernel, hidden.dtype))
+                if bias is not None:
+                    logits = logits + ops.cast(bias, hidden.dtype)
         elif self._bfloat16_kernel is not None and not training:
             # The bias is added in float32: one rounding to bfloat16 fewer.
             logits = ops.cast(ops.matmul(ops.cast(hidden, "bfloat16"), self._bfloat16_kernel),
