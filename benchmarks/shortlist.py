@@ -7,7 +7,7 @@ what a batch of 8 gains over 8 calls of one.
 Each export is loaded in this process (`translate.exported.ExportedModel`,
 `serving_default`):
 
-- Quality: BLEU and chrF (sacrebleu) on the corpus's dev and test splits, in
+- Quality: BLEU and chrF (`translate.evaluation.score`) on the corpus's dev and test splits, in
   batches of 64, and how many translations differ from the first export's.
 - Speed: `--groups` groups of 8 test messages of 8-12 words; each group is
   translated one message per call and then in one call of 8, `--rounds`
@@ -27,9 +27,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import sacrebleu  # noqa: E402
-
-from translate.evaluation import read_tsv_pairs  # noqa: E402
+from translate.evaluation import read_tsv_pairs, score  # noqa: E402
 from translate.exported import ExportedModel  # noqa: E402
 from translate.machine import describe  # noqa: E402
 
@@ -43,8 +41,8 @@ def quality(models, corpus_dir):
             hypotheses = model.translate(sources, batch_size=64)
             first = first or hypotheses
             differ = sum(a != b for a, b in zip(first, hypotheses))
-            print(f"{split} {path}: BLEU {sacrebleu.corpus_bleu(hypotheses, [references]).score:.2f}"
-                  f" chrF {sacrebleu.corpus_chrf(hypotheses, [references]).score:.2f}; "
+            scores = score(hypotheses, references)
+            print(f"{split} {path}: BLEU {scores['bleu']:.2f} chrF {scores['chrf']:.2f}; "
                   f"{differ} of {len(hypotheses)} differ from the first export's", flush=True)
 
 

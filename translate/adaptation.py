@@ -43,7 +43,7 @@ import shutil
 from pathlib import Path
 
 from translate import config as config_lib
-from translate import corpus
+from translate import corpus, rundir
 from translate.atomic import atomic_directory, atomic_file
 from translate.rundir import BEST_WEIGHTS
 
@@ -182,13 +182,13 @@ def base_corpus(base_run):
         FileNotFoundError: `base_run` is not a training run with best weights.
     """
     base_run = Path(base_run)
-    for name in ("config.json", "run.json"):
+    for name in ("config.json", rundir.RUN_RECORD):
         if not (base_run / name).exists():
             raise FileNotFoundError(f"{base_run} is not a training run (no {name}).")
     if not (base_run / BEST_WEIGHTS).exists():
         raise FileNotFoundError(f"no {base_run / BEST_WEIGHTS}: the run has not finished "
                                 "an epoch; there is nothing to adapt yet.")
-    return Path(json.loads((base_run / "run.json").read_text())["corpus_dir"])
+    return rundir.corpus_dir(base_run)
 
 
 def adaptation_config(base_run, learning_rate=DEFAULT_LEARNING_RATE):

@@ -10,6 +10,8 @@ input under teacher forcing) and `target_out` ends with EOS (what it must
 predict). The same seed gives the same batches in the same order.
 """
 
+from pathlib import Path
+
 import tensorflow as tf
 
 from translate import matches, spans
@@ -32,6 +34,23 @@ def bucket_boundaries(max_length, step=8):
     return list(range(step + 1, max_length + 1, step))
 
 
+def training_pairs(paths, mask_spans=False):
+    """`(source, target)` strings of TSV files as a model trains on them, in
+    Python: each pair's protected spans masked (`translate.spans.mask_pair`)
+    for a masking tokenizer.
+
+    Args:
+        paths: one path or a list of paths to `source<TAB>target` files.
+        mask_spans: mask the pairs.
+
+    Returns:
+        A list of `(source, target)`.
+    """
+    paths = [paths] if isinstance(paths, (str, Path)) else paths
+    return [spans.mask_pair(p.source, p.target) if mask_spans else (p.source, p.target)
+            for path in paths for p in read_tsv(path)]
+
+
 def read_tsv_lines(paths, mask_spans=False, matched=None):
     """`(source, target)` string pairs from TSV files, in-graph.
 
@@ -49,9 +68,7 @@ def read_tsv_lines(paths, mask_spans=False, matched=None):
         A `tf.data.Dataset` of `(source, target)` scalar strings.
     """
     if mask_spans or matched:
-        paths = [paths] if isinstance(paths, str) else paths
-        pairs = [spans.mask_pair(p.source, p.target) if mask_spans else (p.source, p.target)
-                 for path in paths for p in read_tsv(path)]
+        pairs = training_pairs(paths, mask_spans)
         pairs += [matches.training_pair(*triple, mask_spans) for triple in matched or ()]
         sources, targets = zip(*pairs) if pairs else ((), ())
         return tf.data.Dataset.from_tensor_slices(

@@ -111,7 +111,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 import gru_keras
 from translate import config as config_lib
-from translate import decoding, masking, matches, prepare
+from translate import decoding, masking, matches, prepare, rundir
 from translate import shortlist as shortlist_lib
 from translate.atomic import atomic_directory
 from translate.inference import BYTES_PER_SOURCE_TOKEN, Translator
@@ -466,8 +466,7 @@ def decoding_settings(run_dir, translator, beam_width=None, length_penalty=None,
         decode["length_penalty"] = length_penalty
     max_length = inspect.signature(decoding.beam_search).parameters["max_length"].default
     if languages is None:
-        corpus_dir = json.loads((Path(run_dir) / "run.json").read_text())["corpus_dir"]
-        languages = prepare.language_pair(corpus_dir)
+        languages = prepare.language_pair(rundir.corpus_dir(run_dir))
     return {
         "beam_width": decode["beam_width"],
         "length_penalty": decode["length_penalty"],
@@ -639,10 +638,9 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
     settings["precision"] = precision
     lists = None
     if shortlist is not None:
-        corpus_dir = Path(json.loads((Path(run_dir) / "run.json").read_text())["corpus_dir"])
-        lists = shortlist_lib.build(corpus_dir / "train.tsv", translator.source,
-                                    translator.target, frequent=shortlist[0],
-                                    per_piece=shortlist[1], mask_spans=translator.masks_spans)
+        lists = shortlist_lib.build(
+            rundir.corpus_dir(run_dir) / "train.tsv", translator.source, translator.target,
+            frequent=shortlist[0], per_piece=shortlist[1], mask_spans=translator.masks_spans)
         settings["shortlist"] = {"frequent": shortlist[0], "per_piece": shortlist[1]}
     module, signatures = build_module(
         translator.model, translator.source.serialized_model_proto(),

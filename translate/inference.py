@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from translate import config as config_lib
-from translate import batching, decoding, matches, prepare, spans, tokenizer
+from translate import batching, decoding, matches, prepare, rundir, spans, tokenizer
 from translate.glossary import terms as glossary_terms
 from translate.model import build_model
 from translate.rundir import BEST_WEIGHTS
@@ -123,8 +123,7 @@ class Translator:
         if not (run_dir / "config.json").exists():
             raise FileNotFoundError(f"{run_dir} is not a training run (no config.json).")
         settings = config_lib.from_mapping(json.loads((run_dir / "config.json").read_text()))
-        corpus_dir = Path(json.loads((run_dir / "run.json").read_text())["corpus_dir"])
-        paths = prepare.tokenizer_paths(corpus_dir)
+        paths = prepare.tokenizer_paths(rundir.corpus_dir(run_dir))
         model = build_model(settings["model"], *[tokenizer.vocab_size(p) for p in paths])
         if checkpoint == "best":
             weights = run_dir / BEST_WEIGHTS

@@ -20,6 +20,16 @@ pair's translation and their similarity, `[[source, target, match,
 similarity], ...]`."""
 
 
+RUN_RECORD = "run.json"
+"""What training records of the run: its corpus directory (`corpus_dir`), the
+precision it resolved."""
+
+
+def corpus_dir(run_dir):
+    """The corpus directory a run trained on (its `run.json`)."""
+    return Path(json.loads((Path(run_dir) / RUN_RECORD).read_text())["corpus_dir"])
+
+
 def read_metrics(run_dir):
     """The records of `metrics.jsonl`, one per finished epoch (none yet: [])."""
     path = Path(run_dir) / METRICS

@@ -27,8 +27,7 @@ import collections
 import numpy as np
 import tensorflow as tf
 
-from translate import spans
-from translate.corpus import read_tsv
+from translate.dataset import training_pairs
 from translate.tokenizer import SPECIAL_IDS
 
 PAD = SPECIAL_IDS["pad"]
@@ -52,7 +51,7 @@ def build(train_tsv, source_processor, target_processor, *, frequent=2000, per_p
             sentence may use.
         per_piece: how many target pieces each source piece adds.
         mask_spans: read the pairs as a masking model trains on them
-            (`translate.spans.mask_pair`).
+            (`translate.dataset.training_pairs`).
 
     Returns:
         `Lists`.
@@ -65,8 +64,7 @@ def build(train_tsv, source_processor, target_processor, *, frequent=2000, per_p
                          f"{frequent} and {per_piece}.")
     source_vocab = source_processor.get_piece_size()
     target_vocab = target_processor.get_piece_size()
-    pairs = [spans.mask_pair(p.source, p.target) if mask_spans else (p.source, p.target)
-             for p in read_tsv(train_tsv)]
+    pairs = training_pairs(train_tsv, mask_spans)
     source_count = np.zeros(source_vocab)
     target_count = np.zeros(target_vocab)
     codes = []

@@ -41,7 +41,7 @@ from translate.losses import MaskedCrossEntropy, masked_accuracy, split_targets 
 from translate.machine import cpu_model, has_bfloat16_matmuls
 from translate.model import build_model
 from translate.rundir import BEST_WEIGHTS, METRICS, read_metrics  # noqa: F401 (re-exported)
-from translate.rundir import TRAINING_MATCHES
+from translate.rundir import RUN_RECORD, TRAINING_MATCHES
 from translate.tokenizer import SPECIAL_IDS
 
 PAD = SPECIAL_IDS["pad"]
@@ -503,7 +503,7 @@ def train(corpus_dir, run_dir, config, time_budget_minutes=None, verbose=1,
         run_dir.mkdir(parents=True, exist_ok=True)
     _save_config(run_dir, config, write=worker.is_chief)
     if worker.is_chief:
-        with atomic_file(run_dir / "run.json", encoding="utf-8") as f:
+        with atomic_file(run_dir / RUN_RECORD, encoding="utf-8") as f:
             json.dump({"corpus_dir": str(corpus_dir.resolve()),
                        "precision": train_cfg["precision"], "strategy": worker.name,
                        "replicas": worker.replicas,

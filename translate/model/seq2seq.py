@@ -166,22 +166,19 @@ class Seq2Seq(keras.Model):
         columns of `output`, an `output_projection`, when given), and with
         `copy` the source positions' scores (else `None`)."""
         hidden = self.dropout(self.combine(features), training=training)
-        if output is not None:  # the arithmetic below, on the chosen columns
+        if output is None and self._bfloat16_kernel is not None and not training:
+            output = self.output_projection()
+        if output is not None:
             kernel, bias = output
             if self._bfloat16_kernel is not None:
+                # The bias is added in float32: one rounding to bfloat16 fewer.
                 logits = ops.cast(ops.matmul(ops.cast(hidden, "bfloat16"), kernel), "float32")
                 if bias is not None:
                     logits = logits + bias
-            else:  # as the Dense projection, or the tied product, computes it
+            else:  # on some columns, as the Dense projection or the tied product below
                 logits = ops.matmul(hidden, ops.cast(kernel, hidden.dtype))
                 if bias is not None:
                     logits = logits + ops.cast(bias, hidden.dtype)
-        elif self._bfloat16_kernel is not None and not training:
-            # The bias is added in float32: one rounding to bfloat16 fewer.
-            logits = ops.cast(ops.matmul(ops.cast(hidden, "bfloat16"), self._bfloat16_kernel),
-                              "float32")
-            if self.projection is not None:
-                logits = logits + self.projection.bias
         elif self.projection is None:
             logits = ops.matmul(hidden, ops.transpose(
                 ops.cast(self.target_embedding.embeddings, hidden.dtype)))
@@ -220,17 +217,17 @@ class Seq2Seq(keras.Model):
             self._bfloat16_kernel = tf.Variable(tf.cast(kernel, tf.bfloat16), trainable=False,
                                                 name="bfloat16_projection_kernel")
 
-    def output_projection(self, columns):
-        """The output projection's kernel and bias at `columns` only, for
-        `decode_step`'s `output`: a search's shortlist (`translate.shortlist`),
-        gathered once per search.
+    def output_projection(self, columns=None):
+        """The output projection's kernel and bias in the inference precision,
+        at `columns` only when given: for `decode_step`'s `output`, a search's
+        shortlist (`translate.shortlist`), gathered once per search.
 
         Args:
-            columns: int32 `(C,)` target ids.
+            columns: None (every column), or int32 `(C,)` target ids.
 
         Returns:
-            `(kernel, bias)`: `(units, C)` in the inference precision, and
-            `(C,)` (None for tied output embeddings, which have no bias).
+            `(kernel, bias)`: `(units, C)` and `(C,)` (None for tied output
+            embeddings, which have no bias).
         """
         if self._bfloat16_kernel is not None:
             kernel = self._bfloat16_kernel
@@ -238,8 +235,11 @@ class Seq2Seq(keras.Model):
             kernel = ops.transpose(self.target_embedding.embeddings)
         else:
             kernel = self.projection.kernel
-        bias = None if self.projection is None else tf.gather(self.projection.bias, columns)
-        return tf.gather(kernel, columns, axis=1), bias
+        bias = None if self.projection is None else self.projection.bias
+        if columns is None:
+            return kernel, bias
+        return (tf.gather(kernel, columns, axis=1),
+                None if bias is None else tf.gather(bias, columns))
 
     @property
     def inference_precision(self):
