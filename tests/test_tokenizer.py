@@ -20,8 +20,10 @@ from messages import TEMPLATES, synthetic_pairs
 from translate.corpus.clean import normalize
 from translate.placeholders import (PLACEHOLDER_PATTERN, find_placeholders,
                                     placeholder_inventory, same_placeholders)
-from translate.tokenizer import (SPECIAL_IDS, load_processor, sample_sentences, tf_tokenizer,
-                                 train_sentencepiece, train_tokenizers, vocab_size)
+from translate.spans import SENTINELS
+from translate.tokenizer import (SENTINEL_IDS, SPECIAL_IDS, load_processor, sample_sentences,
+                                 tf_tokenizer, train_sentencepiece, train_tokenizers,
+                                 vocab_size)
 
 CATALOGS = Path("/usr/share/locale/de/LC_MESSAGES")
 
@@ -151,6 +153,8 @@ def test_special_ids_are_fixed(trained):
         sp = load_processor(info[side])
         assert (sp.pad_id(), sp.unk_id(), sp.bos_id(), sp.eos_id()) == (0, 1, 2, 3)
         assert [sp.id_to_piece(i) for i in range(4)] == ["<pad>", "<unk>", "<s>", "</s>"]
+        # What the searches' `complete_spans` counts on.
+        assert [sp.piece_to_id(s) for s in SENTINELS] == list(SENTINEL_IDS)
 
 
 def test_training_result_and_files(trained):

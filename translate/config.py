@@ -49,7 +49,10 @@ DEFAULTS = {
         "weight_average": 0.0,
     },
     "decode": {"beam_width": 4, "length_penalty": 0.6, "max_length_ratio": 2.0,
-               "max_length_extra": 10},
+               "max_length_extra": 10,
+               # A masking model's hypotheses write each sentinel of their
+               # source once, and no other (translate.decoding).
+               "complete_spans": True},
 }
 
 PRESETS = {

@@ -17,6 +17,16 @@ whole vocabulary, and each sentence's other columns are masked out: the
 searches then work on column indices, which equal the ids of the special
 pieces (the shortlist always holds them, and they are the lowest ids), and
 map the chosen columns back to ids.
+
+With `complete_spans` (a masking model: `translate.spans`), every
+hypothesis writes each sentinel of its source exactly once: a sentinel the
+source lacks, or one the hypothesis has written, is never written, and EOS
+waits until every sentinel of the source is written. A masked placeholder,
+tag or term can then not be dropped or doubled (which made the whole
+hypothesis unusable: `format_ok` false); the model still chooses where each
+goes. A hypothesis that reaches its length limit owing a sentinel ends
+there with EOS's log-probability under the constraint (about `NEG_INF`), so
+it ranks below any complete one.
 """
 
 import functools
@@ -24,7 +34,7 @@ import functools
 import tensorflow as tf
 
 import gru_keras
-from translate.tokenizer import SPECIAL_IDS
+from translate.tokenizer import SENTINEL_IDS, SPECIAL_IDS
 
 PAD, BOS, EOS = SPECIAL_IDS["pad"], SPECIAL_IDS["bos"], SPECIAL_IDS["eos"]
 NEG_INF = -1e9
@@ -40,9 +50,12 @@ def _without_xla(search):
     return traced
 
 
-def next_token_log_probs(logits):
+def next_token_log_probs(logits, span_penalty=None):
     """Log-probabilities of the next token; PAD and BOS are never produced
     (the model is never trained to emit them, so their logits mean nothing).
+
+    `span_penalty`: None, or `(rows, n)` added to each row's logits of the
+    columns EOS ... EOS + n - 1 (`_span_penalty`), before normalising.
 
     One `log_softmax` op: the searches' arithmetic is then the same whether
     or not Grappler rewrites the graph (a logsumexp written out in ops was
@@ -50,8 +63,33 @@ def next_token_log_probs(logits):
     writing it cost no measurable time against the top-k.
     """
     vocab = tf.shape(logits)[-1]
-    banned = tf.reduce_sum(tf.one_hot([PAD, BOS], vocab, on_value=NEG_INF), axis=0)
-    return tf.nn.log_softmax(logits + banned[None])
+    banned = tf.reduce_sum(tf.one_hot([PAD, BOS], vocab, on_value=NEG_INF), axis=0)[None]
+    if span_penalty is not None:
+        banned = banned + tf.pad(
+            span_penalty, [[0, 0], [EOS, vocab - EOS - tf.shape(span_penalty)[1]]])
+    return tf.nn.log_softmax(logits + banned)
+
+
+def _sentinels_in(ids):
+    """`(..., MAX_SPANS)` bool: which sentinel each id is (none for others)."""
+    return tf.equal(tf.cast(ids, tf.int32)[..., None], tf.constant(SENTINEL_IDS))
+
+
+def _span_penalty(owed, slots):
+    """The constraint of `complete_spans` on a step's logits.
+
+    Args:
+        owed: `(rows, MAX_SPANS)` bool, the sentinels each row has yet to write.
+        slots: `(n,)` what the columns EOS ... EOS + n - 1 are: 0 for EOS,
+            `i` for the i-th sentinel (`_encode`).
+
+    Returns:
+        `(rows, n)`: NEG_INF for EOS while a sentinel is owed and for a
+        sentinel not owed, else 0 (`next_token_log_probs`'s `span_penalty`).
+    """
+    penalty = tf.concat([tf.where(tf.reduce_any(owed, 1), NEG_INF, 0.0)[:, None],
+                         tf.where(owed, 0.0, NEG_INF)], 1)
+    return tf.gather(penalty, slots, axis=1)
 
 
 def top_k_rows(x, k, block=64):
@@ -107,14 +145,16 @@ def _finish(ids, lengths):
     return tf.where(positions < lengths[:, None], ids, PAD)
 
 
-def _encode(model, source, shortlist=None):
+def _encode(model, source, shortlist=None, complete_spans=False):
     """What the searches read of a batch's encoding: `memory`,
     `memory_mask`, the decoder's initial `states` and the attention `keys`
     (projected once per sentence); with a `shortlist`, also the batch's
     `columns` (sorted target ids), the `output` projection onto them, each
     sentence's `unlisted` (`(batch, columns)`, NEG_INF where the sentence's
     own list lacks the column, else 0) and its source pieces' columns
-    (`source_columns`, what copying writes to)."""
+    (`source_columns`, what copying writes to); with `complete_spans`, the
+    sentinels each sentence `owed` (`(batch, MAX_SPANS)` bool: those of its
+    source) and the `span_slots` of `_span_penalty`."""
     memory, memory_mask, states = model.encode(source)
     encoded = {"memory": memory, "memory_mask": memory_mask, "states": states,
                "keys": model.attention_keys(memory)}
@@ -127,6 +167,15 @@ def _encode(model, source, shortlist=None):
             # A pad position points at PAD's column, as it points at PAD's id.
             source_columns=tf.reshape(tf.searchsorted(
                 columns, tf.reshape(tf.cast(source, tf.int32), [-1])), tf.shape(source)))
+    if complete_spans:
+        encoded["owed"] = tf.reduce_any(_sentinels_in(source), axis=1)
+        # EOS's column, then the sentinels': the ids themselves, or in a
+        # shortlist's sorted columns the listed sentinels right after EOS.
+        ids = tf.range(EOS, EOS + 1 + len(SENTINEL_IDS))
+        if shortlist is not None:
+            listed = tf.reduce_sum(tf.cast(tf.reduce_any(_sentinels_in(columns), 1), tf.int32))
+            ids = columns[EOS:EOS + 1 + listed]
+        encoded["span_slots"] = ids - EOS
     return encoded
 
 
@@ -134,7 +183,8 @@ def _step(model, rows, encoded, group):
     """`decode_step` for the searching rows, then the next token's
     log-probabilities: `(log_probs, states, attention)`, over the
     vocabulary, or over the batch's shortlist columns with each sentence's
-    unlisted ones masked."""
+    unlisted ones masked; with rows that have `owed` sentinels, under the
+    constraint of `complete_spans`."""
     listed = "columns" in encoded
     logits, states, attention = model.decode_step(
         rows["tokens"], rows["states"], rows["keys"], rows["memory"], rows["memory_mask"],
@@ -144,7 +194,8 @@ def _step(model, rows, encoded, group):
         width = tf.shape(logits)[-1]
         logits = tf.reshape(tf.reshape(logits, [-1, group, width])
                             + rows["unlisted"][:, None], [-1, width])
-    return next_token_log_probs(logits), states, attention
+    penalty = _span_penalty(rows["owed"], encoded["span_slots"]) if "owed" in rows else None
+    return next_token_log_probs(logits, penalty), states, attention
 
 
 def _ids(encoded, chosen):
@@ -152,9 +203,24 @@ def _ids(encoded, chosen):
     return tf.gather(encoded["columns"], chosen) if "columns" in encoded else chosen
 
 
+def _owing(rows, tokens, origin=None):
+    """`rows`' `owed` after writing `tokens` (ids), where they have one: the
+    sentinels owed before (by the rows each continues, `origin`) less those
+    written."""
+    if "owed" not in rows:
+        return {}
+    owed = rows["owed"] if origin is None else tf.gather(rows["owed"], origin)
+    return {"owed": owed & ~_sentinels_in(tokens)}
+
+
+def _owed_rows(encoded, width):
+    """The search's initial `owed` rows, `width` per sentence, if it has them."""
+    return {"owed": _tile(encoded["owed"], width)} if "owed" in encoded else {}
+
+
 @_without_xla
 def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
-                  max_length=256, alpha=0.6, shortlist=None):
+                  max_length=256, alpha=0.6, shortlist=None, complete_spans=False):
     """The most probable next token at every step.
 
     Args:
@@ -164,17 +230,21 @@ def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
         alpha: length penalty exponent (for the score only).
         shortlist: None, or a `translate.shortlist.Shortlist` whose pieces
             alone each sentence may write.
+        complete_spans: each output writes every sentinel of its source
+            once and no other (see the module docstring); only for a
+            masking model's ids (`translate.tokenizer.SENTINEL_IDS`).
 
     Returns:
         `(ids, scores, attention)`: `(batch, out_len)` ids padded with 0,
         `(batch,)` float32 scores, `(batch, out_len, source_len)` weights.
     """
-    encoded = _encode(model, source, shortlist)
+    encoded = _encode(model, source, shortlist, complete_spans)
     memory, states = encoded["memory"], encoded["states"]
     batch = tf.shape(source)[0]
     limits, steps = length_limits(source, max_length_ratio, max_length_extra, max_length)
     # Per row, for the sentences still searching (a sentence leaves at its EOS).
-    rows = {**_per_sentence(encoded), "source": source, "limits": limits,
+    rows = {**_per_sentence(encoded), **_owed_rows(encoded, 1),
+            "source": source, "limits": limits,
             "tokens": tf.fill([batch], BOS), "states": states,
             "log_prob": tf.zeros([batch]), "lengths": tf.zeros([batch], tf.int32)}
     results = {"log_prob": tf.zeros([batch]), "lengths": tf.zeros([batch], tf.int32)}
@@ -189,7 +259,7 @@ def greedy_search(model, source, *, max_length_ratio=2.0, max_length_extra=10,
         log_prob = rows["log_prob"] + tf.gather(log_probs, chosen, batch_dims=1)
         chosen = _ids(encoded, chosen)
         rows = dict(rows, tokens=chosen, states=states, log_prob=log_prob,
-                    lengths=rows["lengths"] + 1)
+                    lengths=rows["lengths"] + 1, **_owing(rows, chosen))
         at = sentences[:, None]
         # Sentences that left have PAD (0) there, and no attention.
         ids = ids.write(t, tf.scatter_nd(at, chosen, [batch]))
@@ -265,7 +335,8 @@ def _tile(x, beam):
     return tf.repeat(x, beam, axis=0)
 
 
-def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, shortlist=None):
+def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, shortlist=None,
+           complete_spans=False):
     """The beam search loop, with each sentence's greedy hypothesis beside its
     beams: the final beams and the greedy hypothesis of every sentence.
 
@@ -296,7 +367,7 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, shortlis
         1), steps)` token histories and their attention weights
         (`(batch * (beam + 1), 0, source_len)` without `alignments`).
     """
-    encoded = _encode(model, source, shortlist)
+    encoded = _encode(model, source, shortlist, complete_spans)
     memory, states = encoded["memory"], encoded["states"]
     batch, k = tf.shape(source)[0], beam_width
     width = k + 1  # rows per sentence: k beams, then the greedy row
@@ -309,7 +380,8 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, shortlis
     # Per row (sentence-major, `width` rows each), for the sentences searching.
     rows = {
         # (`PER_SENTENCE`: one row per sentence, for its `width` rows.)
-        **_per_sentence(encoded), "source": source, "limits": _tile(limits, width),
+        **_per_sentence(encoded), **_owed_rows(encoded, width),
+        "source": source, "limits": _tile(limits, width),
         # What the length penalty is at the limit: the bound of a live hypothesis.
         "limit_penalty": _tile(length_penalty(limits, alpha), width),
         "tokens": tf.fill([batch * width], BOS),
@@ -384,7 +456,8 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, shortlis
         new = dict(rows, tokens=tokens, states=[tf.gather(s, origin) for s in states],
                    scores=tf.reshape(scores, [-1]),
                    lengths=tf.gather(lengths, origin) + tf.cast(~finished, tf.int32),
-                   finished=finished | tf.equal(tokens, EOS))
+                   finished=finished | tf.equal(tokens, EOS),
+                   **_owing(rows, tokens, origin))
         now = tf.equal(positions, t)
         new["history"] = tf.where(now, tokens[:, None], tf.gather(rows["history"], origin))
         if alignments:
@@ -415,7 +488,8 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, shortlis
 
 @_without_xla
 def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
-                max_length_extra=10, max_length=256, alignments=True, shortlist=None):
+                max_length_extra=10, max_length=256, alignments=True, shortlist=None,
+                complete_spans=False):
     """Beam search, batched; never worse than greedy by its own score.
 
     Keeps `beam_width` hypotheses per sentence, scored by their summed
@@ -433,7 +507,7 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
             returned attention is empty, `(batch, 0, source_len)`: the
             history costs (hypotheses x steps x source length) a step to
             reorder, which made beam search at batch 64 slower than at batch 1.
-        shortlist: as for `greedy_search`.
+        shortlist, complete_spans: as for `greedy_search`.
 
     Returns:
         As `greedy_search`.
@@ -441,9 +515,10 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
     limits_kwargs = dict(max_length_ratio=max_length_ratio,
                          max_length_extra=max_length_extra, max_length=max_length)
     if beam_width == 1:
-        return greedy_search(model, source, alpha=alpha, shortlist=shortlist, **limits_kwargs)
+        return greedy_search(model, source, alpha=alpha, shortlist=shortlist,
+                             complete_spans=complete_spans, **limits_kwargs)
     normalised, lengths, history, attention_history = _beams(
-        model, source, beam_width, alpha, limits_kwargs, alignments, shortlist)
+        model, source, beam_width, alpha, limits_kwargs, alignments, shortlist, complete_spans)
     # The best of each sentence's beams and greedy row (the last, so a tie
     # goes to a beam).
     batch = tf.shape(source)[0]
@@ -456,7 +531,7 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
 @_without_xla
 def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
                   max_length_ratio=2.0, max_length_extra=10, max_length=256,
-                  beam_rows=None, shortlist=None):
+                  beam_rows=None, shortlist=None, complete_spans=False):
     """The `n_best` best distinct hypotheses of each sentence, best first.
 
     The candidates are the final beams and the greedy hypothesis (as in
@@ -481,7 +556,7 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
             a second form of some sentences that only needs to be at hand:
             those search in a greedy loop beside the beams', on the other
             core.
-        shortlist: as for `greedy_search`.
+        shortlist, complete_spans: as for `greedy_search`.
 
     Returns:
         `(ids, scores)`: `(batch, n_best, out_len)` int32 ids padded with 0,
@@ -498,13 +573,16 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
                          max_length_extra=max_length_extra, max_length=max_length)
     if beam_width == 1:
         greedy_ids, greedy_score, _ = greedy_search(model, source, alpha=alpha,
-                                                    shortlist=shortlist, **limits_kwargs)
+                                                    shortlist=shortlist,
+                                                    complete_spans=complete_spans,
+                                                    **limits_kwargs)
         return greedy_ids[:, None], greedy_score[:, None]
     batch, k = tf.shape(source)[0], beam_width
     searched = batch if beam_rows is None else tf.minimum(beam_rows, batch)
     normalised, lengths, history, _ = _beams(model, source[:searched], beam_width, alpha,
                                              limits_kwargs, alignments=False,
-                                             shortlist=shortlist)
+                                             shortlist=shortlist,
+                                             complete_spans=complete_spans)
     candidates = tf.reshape(_finish(history, lengths - 1), [searched, k + 1, -1])
     # A greedy hypothesis that equals a beam is counted once.
     duplicate = tf.reduce_any(tf.reduce_all(
@@ -521,7 +599,9 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
         loop of their own, which TensorFlow runs beside the beams' on the
         other core (as rows of the beam loop, each would cost k + 1 rows)."""
         greedy_ids, greedy_score, _ = greedy_search(model, source[searched:], alpha=alpha,
-                                                    shortlist=shortlist, **limits_kwargs)
+                                                    shortlist=shortlist,
+                                                    complete_spans=complete_spans,
+                                                    **limits_kwargs)
         rest = batch - searched
         empty = tf.zeros([rest, n - 1, tf.shape(greedy_ids)[1]], tf.int32)
         return (tf.concat([greedy_ids[:, None], empty], 1),

@@ -421,7 +421,8 @@ def build_module(model, source_proto, target_proto, settings, shortlist=None):
                   max_length_ratio=settings["max_length_ratio"],
                   max_length_extra=settings["max_length_extra"],
                   max_length=settings["max_length"],
-                  shortlist=getattr(module, "shortlist", None))
+                  shortlist=getattr(module, "shortlist", None),
+                  complete_spans=settings.get("complete_spans", False))
     beam = _traced_once(functools.partial(
         decoding.n_best_search, beam_width=settings["beam_width"], n_best=settings["n_best"],
         **limits), model)
@@ -476,6 +477,8 @@ def decoding_settings(run_dir, translator, beam_width=None, length_penalty=None,
         "max_source_length": translator.max_source_length,
         "max_input_bytes": BYTES_PER_SOURCE_TOKEN * translator.max_source_length,
         "masking": translator.masks_spans,
+        # Every hypothesis writes each span's sentinel once (translate.decoding).
+        "complete_spans": translator.complete_spans,
         "reads_matches": translator.reads_matches,
         "min_match_similarity": translator.min_match_similarity,
         "n_best": decode["beam_width"],

@@ -61,12 +61,16 @@ class Translator:
             the translation methods then take `matches`.
         min_match_similarity: the least similarity of a match it is given
             (`train.memory_matches_min_similarity`; `translate.matches.given`).
+        complete_spans: with a masking model, every hypothesis writes each
+            sentinel of its input once and no other (`decode.complete_spans`;
+            `translate.decoding`); False: the model may drop or repeat one
+            (such a hypothesis is not `ok`).
     """
 
     def __init__(self, model, source_model, target_model, *, beam_width=4,
                  length_penalty=0.6, max_length_ratio=2.0, max_length_extra=10,
                  max_source_length=128, glossary=None, term_masking=True,
-                 reads_matches=False, min_match_similarity=0.0):
+                 reads_matches=False, min_match_similarity=0.0, complete_spans=True):
         self.model = model
         self.reads_matches = reads_matches
         self.min_match_similarity = min_match_similarity
@@ -77,8 +81,9 @@ class Translator:
         self.target = tokenizer.load_processor(target_model)
         self.max_source_length = max_source_length
         self.masks_spans = tokenizer.masks_spans(self.source)
+        self.complete_spans = complete_spans and self.masks_spans
         settings = dict(alpha=length_penalty, max_length_ratio=max_length_ratio,
-                        max_length_extra=max_length_extra)
+                        max_length_extra=max_length_extra, complete_spans=self.complete_spans)
         spec = [tf.TensorSpec([None, None], tf.int32)]
         # The search is explicit TensorFlow control flow: no autograph needed.
         if beam_width == 1:
@@ -141,7 +146,8 @@ class Translator:
         return cls(model, *paths, beam_width=decode["beam_width"],
                    length_penalty=decode["length_penalty"],
                    max_length_ratio=decode["max_length_ratio"],
-                   max_length_extra=decode["max_length_extra"], glossary=glossary,
+                   max_length_extra=decode["max_length_extra"],
+                   complete_spans=decode["complete_spans"], glossary=glossary,
                    term_masking=term_masking,
                    reads_matches=settings["train"]["memory_matches"],
                    min_match_similarity=settings["train"]["memory_matches_min_similarity"])

@@ -51,6 +51,10 @@ masked out, `unk` (1) is unknown text (rare, thanks to byte fallback),
 `bos` (2, `<s>`) starts and `eos` (3, `</s>`) ends a sequence. Models do not
 add bos/eos themselves; the input pipeline does."""
 
+SENTINEL_IDS = tuple(range(len(SPECIAL_IDS), len(SPECIAL_IDS) + spans.MAX_SPANS))
+"""Ids of the sentinels `｟1｠` ... `｟32｠` in a masking model (`masks_spans`):
+the user-defined symbols come right after the special pieces, in order."""
+
 MATCH_SEPARATOR = "\uff5fmatch\uff60"  # ｟match｠
 """Between a message and its translation memory match's translation in the
 input of a model that reads matches (`translate.matches`); one reserved piece
