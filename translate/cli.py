@@ -722,7 +722,8 @@ def _run_po(args):
           f"messages as fuzzy ({summary.from_catalog} from the catalog memory, "
           f"{summary.from_memory} from the corpus memory, {summary.from_model} "
           f"by the model {summary.model}, {summary.plurals} of them plural, "
-          f"{summary.fallbacks} with a hypothesis after the first)")
+          f"{summary.fallbacks} with a hypothesis after the first, {summary.by_segments} "
+          f"in segments)")
     if summary.catalog_memory is not None:
         print(f"catalog memory ({summary.catalog_memory} translated entries): "
               f"{summary.catalog_exact} exact, {summary.catalog_near} near (repaired), "

@@ -12,6 +12,7 @@ from translate.checks import Checker
 from translate.corpus import normalize
 from translate.exported import ExportedModel
 from translate.localize.catalog_memory import CatalogMemory
+from translate.localize import segments
 from translate.localize.catalogs import entry_state, nplurals, plural_sources, read_catalog
 from translate.localize.splice import write_filled
 from translate.localize.suggestions import Form, dress, hypothesis_lists, judge
@@ -32,14 +33,36 @@ def _mark(entry, comment):
     entry.tcomment = f"{entry.tcomment}\n{comment}" if entry.tcomment else comment
 
 
-def _model_comment(model_label, forms):
-    """The origin comment of a model translation: which hypotheses were taken."""
+def _by_segments(by_entry, translate_n_best, encoding, checker, glossary, accelerator):
+    """Retries, segment by segment, the forms of `by_entry` (entry id -> its
+    judged forms) none of whose hypotheses passed (`segments.retry`); a form
+    whose joined segments pass replaces it there. Returns `{entry id:
+    segments translated}` for the entries that now pass whole."""
+    failed = [f for entry_forms in by_entry.values() for f in entry_forms if f.pick is None]
+    retried = segments.retry(failed, translate_n_best, accelerator)
+    judge([form for form, _ in retried.values()], encoding, checker, glossary, accelerator)
+    counts = {}
+    for entry_id, entry_forms in by_entry.items():
+        forms = [retried.get(id(f), (f, 0)) for f in entry_forms]
+        if any(count for _, count in forms) and all(f.pick is not None for f, _ in forms):
+            by_entry[entry_id] = [f for f, _ in forms]
+            counts[entry_id] = sum(count for _, count in forms)
+    return counts
+
+
+def _model_comment(model_label, forms, segments_translated=None):
+    """The origin comment of a model translation: which hypotheses were
+    taken, or in how many segments it was translated."""
     comment = f"{COMMENT_PREFIX} model {MODEL_NAME} {model_label}"
     picks = [f.pick for f in forms]
-    if any(picks):
+    note = None
+    if segments_translated:
+        note = f"in {segments_translated} segments"
+    elif any(picks):
         of = max(len(f.candidates) for f in forms)
         note = (f"hypothesis {picks[0] + 1} of {of}" if len(picks) == 1 else
                 "hypotheses " + ", ".join(str(p + 1) for p in picks) + f" of {of}")
+    if note:
         comment = (f"{comment[:-1]}, {note})" if comment.endswith(")")
                    else f"{comment} ({note})")
     return comment + _missed_note(forms)
@@ -163,6 +186,8 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
                 for s in sources(entry) for plain, key in [accelerators.remove(s, accelerator)]]
     judge([f for entry_forms in by_entry.values() for f in entry_forms], encoding, checker,
           glossary, accelerator)
+    by_segments = _by_segments(by_entry, translate_n_best, encoding, checker, glossary,
+                               accelerator)
 
     for entry in todo:
         if id(entry) in from_memory:
@@ -173,8 +198,9 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
             if any(f.pick is None for f in entry_forms):
                 count_kept(summary, entry, entry_forms)
                 continue
-            comment = _model_comment(model_label, entry_forms)
+            comment = _model_comment(model_label, entry_forms, by_segments.get(id(entry)))
             summary.fallbacks += any(f.pick for f in entry_forms)
+            summary.by_segments += id(entry) in by_segments
         texts = [f.candidates[f.pick][0] for f in entry_forms]
         if entry.msgid_plural:
             entry.msgstr_plural = dict(enumerate(texts))

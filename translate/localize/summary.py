@@ -37,6 +37,9 @@ class FillSummary:
         plurals: plural entries filled (from the catalog memory or the model).
         fallbacks: entries filled with a hypothesis after the model's first
             (counted in `from_model`).
+        by_segments: entries filled with their segments' translations
+            joined, no hypothesis of the whole having passed
+            (`translate.localize.segments`; counted in `from_model`).
         memory_rejected: usable corpus memory matches not used, since they
             failed a check.
         memory_glossary_rejected: usable memory matches not used, since they
@@ -94,6 +97,7 @@ class FillSummary:
     from_model: int = 0
     plurals: int = 0
     fallbacks: int = 0
+    by_segments: int = 0
     memory_rejected: int = 0
     memory_glossary_rejected: int = 0
     glossary_entries: int = 0
