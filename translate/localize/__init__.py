@@ -64,8 +64,7 @@ What is filled, and how:
 - A message none of whose hypotheses passes (a help text of several
   paragraphs, mostly: the export cuts its input at `max_source_length`
   pieces) is translated again in segments (`translate.localize.segments`:
-  split at line breaks and sentence ends, never inside a protected span
-  nor where a line break wraps a sentence),
+  split at line breaks and sentence ends, never inside a protected span),
   the segments' translations joined with the message's own separators; the
   whole must pass every rule above, and its comment says
   `(translate_n_best, in 3 segments)`. Counted in `by_segments`; an entry

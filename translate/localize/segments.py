@@ -7,7 +7,7 @@ comes out of it with a span dropped or not at all: the export cuts its input
 at `max_source_length` pieces, and a span past the cut cannot come back. So
 when every hypothesis of a message fails, `translate po` splits the message
 at line breaks and sentence ends (`split`, never inside a protected span of
-`translate.spans`, nor where a line break wraps a sentence), translates the segments that hold text, and joins their
+`translate.spans`), translates the segments that hold text, and joins their
 translations with the message's own separators (`retry`); the result is
 judged as a whole like any suggestion (placeholders, the export's
 `format_ok`, the toolkit's checks, msgfmt), and written only if it passes.
@@ -23,19 +23,10 @@ BOUNDARY = re.compile(r"[ \t]*\n[ \t\n]*|(?<=[.!?])[ \t]+(?=[A-Z\"'(<{%$@&])")
 after a sentence's end (a full stop, ! or ?) before what can start one."""
 
 
-def _soft_wrap(text, a, b):
-    """Whether the line break between `text[:a]` and `text[b:]` wraps a
-    sentence: a word or comma before it, a lower-case word after it."""
-    return 0 < a and b < len(text) and (text[a - 1].isalnum() or text[a - 1] == ",") \
-        and text[b].islower()
-
-
 def split(text):
     """The parts of a message: `[(segment, separator), ...]` whose
     concatenation is `text`, split at each `BOUNDARY` that is not inside
-    a protected span (a tag written over two lines stays whole) and does
-    not wrap a sentence (`_soft_wrap`: the line break stays in the segment,
-    a span the model places).
+    a protected span (a tag written over two lines stays whole).
 
     Args:
         text: the message.
@@ -48,7 +39,7 @@ def split(text):
     parts, start = [], 0
     for boundary in BOUNDARY.finditer(text):
         a, b = boundary.span()
-        if any(s < b and a < e for s, e in protected) or _soft_wrap(text, a, b):
+        if any(s < b and a < e for s, e in protected):
             continue
         parts.append((text[start:a], text[a:b]))
         start = b
