@@ -7,7 +7,8 @@ import pytest
 
 from translate.localize import fill, segments
 
-HELP = "<p>\n  Restart the server. Jobs stop.\n</p>\n<p>Read the <a\nhref=\"%(url)s\">guide</a>.</p>"
+HELP = ("<p>\n  Restart the server. Jobs stop.\n</p>\n"
+        "<p>Read the <a\nhref=\"%(url)s\">guide</a>.</p>")
 
 
 @pytest.mark.parametrize("text", [HELP, "One line", "", "\n\nTwo.\n", "A. B! C? d. e"])

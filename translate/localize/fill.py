@@ -11,8 +11,8 @@ from translate import accelerators, assist
 from translate.checks import Checker
 from translate.corpus import normalize
 from translate.exported import ExportedModel
-from translate.localize.catalog_memory import CatalogMemory
 from translate.localize import segments
+from translate.localize.catalog_memory import CatalogMemory
 from translate.localize.catalogs import entry_state, nplurals, plural_sources, read_catalog
 from translate.localize.splice import write_filled
 from translate.localize.suggestions import Form, dress, hypothesis_lists, judge
