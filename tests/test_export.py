@@ -290,6 +290,8 @@ FORMAT_CASES = [
     "Could not open file %s.\n", "Copy %(src)s to %(dst)s", "Click <b>here</b> for {count} items",
     "  Thank you for using %(site_name)s!\n%(site_domain)s\n", "Tab\there  twice", "", " \n",
     "Deleted {count} items for the folder", "<a href=\"mailto:%(email)s\">%(email)s</a>",
+    # Longer than the model reads (128 pieces): no hypothesis translates it.
+    "Could not open the folder for the user. " * 40,
 ]
 
 
@@ -305,6 +307,7 @@ def test_the_graph_masks_and_unmasks_as_the_python_path(exported, translator, se
     assert hypotheses == expected and ok == expected_ok
     np.testing.assert_allclose(out["scores"].numpy(), scores, atol=1e-3)
     assert any(h for row in hypotheses for h in row), "not a vacuous comparison"
+    assert not any(ok[-1]) and any(hypotheses[-1]), "a message cut short is flagged"
 
     best = loaded.signatures["serving_default"](text=tf.constant(FORMAT_CASES))
     chosen = [t.decode("utf-8") for t in best["translation"].numpy()]

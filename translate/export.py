@@ -9,7 +9,8 @@ this project), and holds:
   sentences); outputs `translation` (`tf.string`, `[None]`), `score`
   (`float32`, `[None]`, the length-normalised log-probability that
   `translate.decoding` defines) and `format_ok` (`bool`, `[None]`: every
-  protected span of the sentence came back exactly once). Beam search, with
+  protected span of the sentence came back exactly once, and the model read
+  the whole sentence: it was not cut at `max_source_length`). Beam search, with
   the beam width and length penalty fixed at export (the run's config unless
   overridden); the translation is the best hypothesis with `format_ok`, or
   the best one when none has it.
@@ -56,8 +57,9 @@ sentence, so one odd input never fails its batch:
    source's span of that index (so reordered placeholders come back right;
    an invented one is dropped), the sentence's own leading and trailing
    whitespace goes around it, and `format_ok` says whether every span came
-   back exactly once. Python's `translate.inference.Translator` does the same
-   and gives the same strings.
+   back exactly once (false for every hypothesis of a sentence cut at step
+   5: a translation of part of it). Python's `translate.inference.Translator`
+   does the same and gives the same strings.
 
 An input that is empty after cleaning translates to "" with score 0 (the model
 is not asked to invent a sentence for it); an empty batch gives empty outputs.
@@ -157,12 +159,23 @@ def clean_text(text, max_bytes):
     return tf.strings.strip(text)
 
 
-def source_ids(tokenizer, cleaned, max_source_length):
-    """Padded `(batch, length)` int32 ids: pieces truncated, then EOS."""
-    ids = tokenizer.tokenize(cleaned)[:, : max_source_length - 1]
+def source_ids(tokenizer, cleaned, max_source_length, reads_matches=False):
+    """Padded `(batch, length)` int32 ids (pieces truncated, then EOS), and
+    `(batch,)` bool: whether a sentence's message was cut, its pieces before
+    the match separator (a model that `reads_matches`), or all, more than
+    the `max_source_length - 1` kept."""
+    pieces = tokenizer.tokenize(cleaned)
+    ids = pieces[:, : max_source_length - 1]
     eos = tf.RaggedTensor.from_tensor(tf.fill([tf.shape(cleaned)[0], 1], EOS),
                                       row_splits_dtype=ids.row_splits.dtype)
-    return tf.concat([ids, eos], axis=1).to_tensor(default_value=PAD)
+    lengths = pieces.row_lengths()
+    if reads_matches:
+        positions = tf.ragged.range(lengths)
+        separator = tf.equal(pieces, tokenizer.string_to_id(matches.MATCH_SEPARATOR))
+        lengths = tf.minimum(lengths, tf.reduce_min(
+            tf.where(separator, positions, positions * 0 + lengths[:, None]), axis=1))
+    cut = lengths > max_source_length - 1
+    return tf.concat([ids, eos], axis=1).to_tensor(default_value=PAD), cut
 
 
 def _decode(cleaned, masked, termed, *, model, source_tokenizer, target_tokenizer, search,
@@ -176,7 +189,8 @@ def _decode(cleaned, masked, termed, *, model, source_tokenizer, target_tokenize
     `decoding.n_best_search` (None: all).
     """
     batch = tf.shape(cleaned)[0]
-    source = source_ids(source_tokenizer, cleaned, settings["max_source_length"])
+    source, cut = source_ids(source_tokenizer, cleaned, settings["max_source_length"],
+                             settings.get("reads_matches", False))
     ids, score = search(model, source, beam_rows)
     width = tf.shape(ids)[1]
     flat = tf.reshape(ids, [batch * width, -1])
@@ -192,6 +206,9 @@ def _decode(cleaned, masked, termed, *, model, source_tokenizer, target_tokenize
     else:
         ok = tf.ones_like(valid)
     text = tf.where(valid, text, "")
+    # A hypothesis of a message the model read only part of is no
+    # translation of it, whatever its spans.
+    ok = ok & ~tf.gather(cut, rows)
     follows = (masking.terms_followed(text, termed, rows) if termed is not None
                else tf.ones_like(valid))
     return (tf.reshape(text, [batch, width]), tf.cast(score, tf.float32),

@@ -81,6 +81,7 @@ class Translator:
         self.target = tokenizer.load_processor(target_model)
         self.max_source_length = max_source_length
         self.masks_spans = tokenizer.masks_spans(self.source)
+        self._separator = self.source.piece_to_id(tokenizer.MATCH_SEPARATOR)
         self.complete_spans = complete_spans and self.masks_spans
         settings = dict(alpha=length_penalty, max_length_ratio=max_length_ratio,
                         max_length_extra=max_length_extra, complete_spans=self.complete_spans)
@@ -208,9 +209,22 @@ class Translator:
             else:
                 texts, flags = zip(*(self._text(row, masked) if score > decoding.NEG_INF / 2
                                      else ("", False) for row, score in zip(rows, scores[i])))
+            # A hypothesis of a message the model read only part of is no
+            # translation of it, whatever its spans (as the export's format_ok).
+            whole = not self._message_cut(masked.text)
             hypotheses.append(list(texts))
-            oks.append(list(flags))
+            oks.append([flag and whole for flag in flags])
         return hypotheses, [list(row) for row in scores], oks
+
+    def _message_cut(self, text):
+        """Whether the model reads only part of the message in `text` (a
+        masked input): more pieces before the match separator (or in all,
+        without one) than `max_source_length - 1` (`encode` truncates); the
+        twin of `translate.export.source_ids`'s."""
+        pieces = self.source.encode(text)
+        if self.reads_matches and self._separator in pieces:
+            pieces = pieces[:pieces.index(self._separator)]
+        return len(pieces) > self.max_source_length - 1
 
     def n_best_batch(self, sentences, with_terms=False, matches=None):
         """`(hypotheses, scores, oks)` for one batch: per sentence, lists best first.

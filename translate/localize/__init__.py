@@ -19,8 +19,8 @@ What is filled, and how:
   multiset, order free), since a lost `%s` crashes or misleads the program
   at run time; the export did not flag it (`format_ok` of
   `translate_n_best`: a protected span of the message did not come back
-  exactly once); it can be written as it is (the catalog's declared charset
-  encodes it, and it holds no control character that a .po string cannot
+  exactly once, or the message was longer than the model reads); it can
+  be written as it is (the catalog's declared charset encodes it, and it holds no control character that a .po string cannot
   escape, such as U+0007; tabs, line breaks and the like are escaped). And
   Translate Toolkit's checks, those `pofilter` runs (`translate.checks`:
   printf, brace fields, variables, tags, escapes, line breaks, tabs,

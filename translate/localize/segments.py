@@ -4,7 +4,8 @@ hypothesis of the whole passes.
 The model learnt from single messages, mostly a line or a sentence long. A
 help text of several paragraphs (a web application's `<p>...</p>\\n<p>...`)
 comes out of it with a span dropped or not at all: the export cuts its input
-at `max_source_length` pieces, and a span past the cut cannot come back. So
+at `max_source_length` pieces (and flags every hypothesis of a message it
+cut: `format_ok`), and a span past the cut cannot come back. So
 when every hypothesis of a message fails, `translate po` splits the message
 at line breaks and sentence ends (`split`, never inside a protected span of
 `translate.spans`), translates the segments that hold text, and joins their
