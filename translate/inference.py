@@ -182,8 +182,11 @@ class Translator:
         `masked`: the sentences' `mask` forms, when the caller has them already.
         """
         masked = masked or [self.mask(s) for s in sentences]
-        rows = [self.source.encode(m.text)[: self.max_source_length - 1] + [EOS]
-                for m in masked]
+        return self._padded([self.source.encode(m.text) for m in masked])
+
+    def _padded(self, pieces):
+        """Padded source ids of each input's pieces: truncated, EOS added."""
+        rows = [p[: self.max_source_length - 1] + [EOS] for p in pieces]
         width = max(len(r) for r in rows)
         return np.array([r + [PAD] * (width - len(r)) for r in rows], np.int32)
 
@@ -198,9 +201,9 @@ class Translator:
     def _search(self, masked_all, beam_rows=None):
         """`(hypotheses, scores, oks)` of one search over masked sentences
         (only the first `beam_rows` beam-searched: `decoding.n_best_search`)."""
+        pieces = [self.source.encode(m.text) for m in masked_all]
         ids, scores = self._decode_n_best(
-            self.encode(None, masked_all),
-            len(masked_all) if beam_rows is None else beam_rows)
+            self._padded(pieces), len(masked_all) if beam_rows is None else beam_rows)
         hypotheses, oks = [], []
         scores = scores.numpy()
         for i, (masked, rows) in enumerate(zip(masked_all, ids.numpy())):
@@ -211,17 +214,16 @@ class Translator:
                                      else ("", False) for row, score in zip(rows, scores[i])))
             # A hypothesis of a message the model read only part of is no
             # translation of it, whatever its spans (as the export's format_ok).
-            whole = not self._message_cut(masked.text)
+            whole = not self._message_cut(pieces[i])
             hypotheses.append(list(texts))
             oks.append([flag and whole for flag in flags])
         return hypotheses, [list(row) for row in scores], oks
 
-    def _message_cut(self, text):
-        """Whether the model reads only part of the message in `text` (a
-        masked input): more pieces before the match separator (or in all,
-        without one) than `max_source_length - 1` (`encode` truncates); the
-        twin of `translate.export.source_ids`'s."""
-        pieces = self.source.encode(text)
+    def _message_cut(self, pieces):
+        """Whether the model reads only part of the message in an input's
+        `pieces`: more before the match separator (or in all, without one)
+        than the `max_source_length - 1` kept (`_padded`); the twin of
+        `translate.export.source_ids`'s."""
         if self.reads_matches and self._separator in pieces:
             pieces = pieces[:pieces.index(self._separator)]
         return len(pieces) > self.max_source_length - 1

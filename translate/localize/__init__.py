@@ -20,8 +20,9 @@ What is filled, and how:
   at run time; the export did not flag it (`format_ok` of
   `translate_n_best`: a protected span of the message did not come back
   exactly once, or the message was longer than the model reads); it can
-  be written as it is (the catalog's declared charset encodes it, and it holds no control character that a .po string cannot
-  escape, such as U+0007; tabs, line breaks and the like are escaped). And
+  be written as it is (the catalog's declared charset encodes it, and it
+  holds no control character that a .po string cannot escape, such as
+  U+0007; tabs, line breaks and the like are escaped). And
   Translate Toolkit's checks, those `pofilter` runs (`translate.checks`:
   printf, brace fields, variables, tags, escapes, line breaks, tabs,
   brackets, numbers, URLs, e-mails, whitespace at the ends, double spaces,
