@@ -8,7 +8,9 @@ run's best checkpoint translating test sentences at batch 1 and 64, greedy
 and beam 4, sentences per second, the same sentences at both sizes, and the
 ratio (the model must be trained: an untrained one runs every sentence to its
 length limit). `--inference-precision float32 bfloat16` decodes with each
-precision of the output projection in turn, side by side.
+precision of the output projection in turn, side by side; `--greedy-row`
+adds beam 4 with each sentence's greedy hypothesis as a row of its search
+(`decode.greedy_row`) beside the run's own setting.
 """
 
 import argparse
@@ -79,6 +81,8 @@ def main(argv=None):
                         choices=config.INFERENCE_PRECISIONS, metavar="PRECISION",
                         help="of the output projection, one decoding table row each "
                              f"({', '.join(config.INFERENCE_PRECISIONS)}; default: float32)")
+    parser.add_argument("--greedy-row", action="store_true",
+                        help="also beam 4 with the greedy row (decode.greedy_row), a table row")
     args = parser.parse_args(argv)
     settings = config.load(args.config) if args.config else config.preset(args.preset)
     print(f"machine: {machine.describe()}, TensorFlow {tf.__version__}")
@@ -92,9 +96,13 @@ def main(argv=None):
     # The same sentences at both batch sizes: the ratio is batching's gain.
     print("| decoding | projection | batch 1 sentences/s | batch 64 sentences/s "
           "| batch 64 / batch 1 |\n|---|---|---|---|---|")
-    for beam, name in ((1, "greedy"), (4, "beam 4")):
+    searches = [(1, "greedy", {}), (4, "beam 4", {})]
+    if args.greedy_row:
+        searches.append((4, "beam 4, greedy row", {"greedy_row": True}))
+    for beam, name, overrides in searches:
         for precision in args.inference_precision:
-            translator = Translator.from_run(args.run_dir, beam_width=beam, precision=precision)
+            translator = Translator.from_run(args.run_dir, beam_width=beam, precision=precision,
+                                             **overrides)
             one = decoding_rate(translator, sources, 1)
             many = decoding_rate(translator, sources, 64)
             print(f"| {name} | {precision} | {one:.1f} | {many:.1f} | {many / one:.2f}x |",

@@ -59,7 +59,9 @@ SEARCHES = {
     "greedy": lambda m, s, **kw: [h[:, None] for h in decoding.greedy_search(m, s, **kw)[:2]],
     "beam": lambda m, s, **kw: [h[:, None] for h in decoding.beam_search(
         m, s, beam_width=3, **kw)[:2]],
-    "n_best": lambda m, s, **kw: decoding.n_best_search(m, s, beam_width=3, n_best=4, **kw),
+    # The beams and the greedy row: every candidate keeps its spans.
+    "n_best": lambda m, s, **kw: decoding.n_best_search(m, s, beam_width=3, n_best=4,
+                                                        greedy_row=True, **kw),
 }
 LISTS = {"none": lambda: None, "every piece": every_piece, "short": a_short_list}
 

@@ -58,7 +58,8 @@ def test_beam_width_one_is_greedy(model):
 @pytest.mark.parametrize("width", [2, 4])
 def test_beam_never_scores_below_greedy(model, width):
     _, greedy_scores, _ = decoding.greedy_search(model, padded(SOURCES))
-    _, beam_scores, _ = decoding.beam_search(model, padded(SOURCES), beam_width=width)
+    _, beam_scores, _ = decoding.beam_search(model, padded(SOURCES), beam_width=width,
+                                             greedy_row=True)
     assert np.all(beam_scores.numpy() >= greedy_scores.numpy() - 1e-6)
 
 
@@ -73,11 +74,12 @@ def test_the_greedy_row_of_the_beam_loop_is_greedy_search(model, width):
                       for _ in range(64)])
     limits = dict(max_length_ratio=2.0, max_length_extra=10, max_length=256)
     scores, lengths, history, _ = decoding._beams(model, sources, width, 0.6, limits,
-                                                  alignments=False)
+                                                  alignments=False, greedy_row=True)
     rows = decoding._finish(history, lengths - 1).numpy().reshape(len(sources), width + 1, -1)
     scores = scores.numpy()
     greedy_ids, greedy_scores, _ = decoding.greedy_search(model, sources)
-    _, beam_scores, _ = decoding.beam_search(model, sources, beam_width=width)
+    _, beam_scores, _ = decoding.beam_search(model, sources, beam_width=width,
+                                             greedy_row=True)
     seen = set()
     for i, (ids, score) in enumerate(zip(greedy_ids.numpy(), greedy_scores.numpy())):
         if scores[i, width] > 2 * decoding.NEG_INF:
@@ -90,6 +92,37 @@ def test_the_greedy_row_of_the_beam_loop_is_greedy_search(model, width):
         assert beam_scores.numpy()[i] == pytest.approx(max(score, scores[i, :width].max()),
                                                        rel=1e-5)
     assert seen == {"searched", "stopped"}
+
+
+@pytest.mark.parametrize("width", [2, 3])
+def test_without_the_greedy_row_the_answer_is_the_best_of_the_same_beams(model, width):
+    # The greedy row only adds a candidate: the beams are those searched
+    # beside it, and without it the answer and the n-best list are theirs.
+    rng = np.random.default_rng(1)
+    sources = padded([list(rng.integers(3, 40, size=rng.integers(1, 12))) + [EOS]
+                      for _ in range(32)])
+    limits = dict(max_length_ratio=2.0, max_length_extra=10, max_length=256)
+    runs = {row: decoding._beams(model, sources, width, 0.6, limits, alignments=False,
+                                 greedy_row=row) for row in (True, False)}
+    (with_scores, with_lengths, with_history, _) = runs[True]
+    (scores, lengths, history, _) = runs[False]
+    assert scores.shape == (len(sources), width)
+    np.testing.assert_allclose(scores.numpy(), with_scores.numpy()[:, :width], rtol=1e-6)
+    beams = decoding._finish(with_history, with_lengths - 1).numpy().reshape(
+        len(sources), width + 1, -1)[:, :width]
+    alone = decoding._finish(history, lengths - 1).numpy().reshape(len(sources), width, -1)
+    np.testing.assert_array_equal(alone, beams[..., :alone.shape[-1]])
+    best = scores.numpy().argmax(1)
+    ids, answer, _ = decoding.beam_search(model, sources, beam_width=width, greedy_row=False)
+    np.testing.assert_allclose(answer.numpy(), scores.numpy().max(1), rtol=1e-6)
+    for i, row in enumerate(ids.numpy()):
+        np.testing.assert_array_equal(row[:alone.shape[-1]], alone[i, best[i], :row.shape[0]])
+    n_ids, n_scores = decoding.n_best_search(model, sources, beam_width=width, n_best=width,
+                                             greedy_row=False)
+    np.testing.assert_allclose(n_scores.numpy(), -np.sort(-scores.numpy(), 1), rtol=1e-6)
+    with pytest.raises(ValueError, match=f"between 1 and {width} "):
+        decoding.n_best_search(model, sources, beam_width=width, n_best=width + 1,
+                               greedy_row=False)
 
 
 def test_beam_without_alignments_finds_the_same_translations(model):

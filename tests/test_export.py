@@ -235,6 +235,21 @@ def test_a_bfloat16_export_records_it_and_translates_as_the_translator(
     assert not (tmp_path / "other").exists()
 
 
+def test_an_export_with_the_greedy_row_follows_the_translator_with_it(
+        run, settings, sentences, tmp_path):
+    from translate.exported import ExportedModel
+
+    assert settings["greedy_row"] is False
+    path = export(run / "run", tmp_path / "models", greedy_row=True)
+    assert json.loads((path / "assets" / "decoding.json").read_text())["greedy_row"] is True
+    translator = Translator.from_run(run / "run", greedy_row=True)
+    model = ExportedModel(path)
+    assert model.translate(sentences) == translator.translate(sentences)
+    # (Which hypotheses the row changes: tests/test_decoding.py; on this
+    # tiny model's outputs, none.)
+    assert model.n_best(sentences) == translator.n_best(sentences)
+
+
 def test_greedy_signature_matches_the_greedy_translator(run, serve, sentences):
     greedy = Translator.from_run(run / "run", beam_width=1)
     texts, scores = serve(sentences, "translate_greedy")
@@ -446,12 +461,13 @@ def test_cli_exports_a_new_version_and_replaces_one_only_with_force(run, tmp_pat
 
     refused = cli("--version", "2")
     assert refused.returncode == 2 and "version 2" in refused.stderr
-    done = cli("--version", "2", "--force", "--beam", "1")
+    done = cli("--version", "2", "--force", "--beam", "1", "--greedy-row")
     assert done.returncode == 0, done.stderr[-3000:]
     path = Path(done.stdout.strip().splitlines()[-1])
     assert path == base / "translator" / "2"
     assert not (path / "old").exists() and (path / "saved_model.pb").exists()
-    assert json.loads((path / "assets" / "decoding.json").read_text())["beam_width"] == 1
+    recorded = json.loads((path / "assets" / "decoding.json").read_text())
+    assert (recorded["beam_width"], recorded["greedy_row"]) == (1, True)
     assert hidden_entries(path.parent) == []
     assert next_version(path.parent) == 3
 

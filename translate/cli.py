@@ -212,10 +212,18 @@ def _add_precision_argument(p):
                         "(default: %(default)s)")
 
 
+def _add_greedy_row_argument(p):
+    p.add_argument("--greedy-row", action=argparse.BooleanOptionalAction,
+                   help="beam search also follows each sentence's greedy hypothesis, a "
+                        "candidate beside the beams (default: the run's config, "
+                        "decode.greedy_row)")
+
+
 def _add_model_arguments(p):
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--beam", type=int, metavar="N",
                    help="beam width (1: greedy; default: the run's config)")
+    _add_greedy_row_argument(p)
     p.add_argument("--batch-size", type=int, default=64)
     _add_precision_argument(p)
 
@@ -234,7 +242,9 @@ def _translator(args):
 
     if args.inference_precision == "bfloat16":
         warn_if_bfloat16_is_slow(f"translate {args.command}")
-    overrides = {"beam_width": args.beam} if args.beam else {}
+    overrides = {key: value for key, value in (("beam_width", args.beam or None),
+                                               ("greedy_row", args.greedy_row))
+                 if value is not None}
     return Translator.from_run(args.run_dir, precision=args.inference_precision, **overrides)
 
 
@@ -564,6 +574,7 @@ def _add_export(commands):
                    help="beam width of serving_default (default: the run's config)")
     p.add_argument("--length-penalty", type=float, metavar="A",
                    help="length penalty exponent (default: the run's config)")
+    _add_greedy_row_argument(p)
     _add_precision_argument(p)
     p.add_argument("--shortlist", type=_shortlist, metavar="FREQUENT:PER_PIECE",
                    help="every search keeps to each sentence's lexical shortlist: the "
@@ -604,8 +615,9 @@ def _run_export(args):
 
     path = export(args.run_dir, args.out, name=args.name, version=args.version,
                   force=args.force, beam_width=args.beam,
-                  length_penalty=args.length_penalty, languages=_languages(args),
-                  precision=args.inference_precision, shortlist=args.shortlist)
+                  length_penalty=args.length_penalty, greedy_row=args.greedy_row,
+                  languages=_languages(args), precision=args.inference_precision,
+                  shortlist=args.shortlist)
     print(path)
 
 

@@ -52,7 +52,12 @@ DEFAULTS = {
                "max_length_extra": 10,
                # A masking model's hypotheses write each sentinel of their
                # source once, and no other (translate.decoding).
-               "complete_spans": True},
+               "complete_spans": True,
+               # Beam search also follows each sentence's greedy hypothesis,
+               # one more row of its loop, and answers it where it scores
+               # best (translate.decoding): test BLEU +0.1, 10 more of 3,098
+               # held-out entries filled, a batch of 8 1.2x slower (README).
+               "greedy_row": False},
 }
 
 PRESETS = {

@@ -336,12 +336,14 @@ def _tile(x, beam):
 
 
 def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, shortlist=None,
-           complete_spans=False):
+           complete_spans=False, greedy_row=False):
     """The beam search loop, with each sentence's greedy hypothesis beside its
-    beams: the final beams and the greedy hypothesis of every sentence.
+    beams where `greedy_row`: the final beams (and greedy hypothesis) of
+    every sentence.
 
-    Each sentence has `beam_width + 1` rows: its beams, then its greedy row,
-    which follows the model's argmax as `greedy_search` does. One loop and
+    With `greedy_row` each sentence has `beam_width + 1` rows: its beams,
+    then its greedy row, which follows the model's argmax as
+    `greedy_search` does. One loop and
     one encoder pass serve both: a greedy loop beside the beam loop cost a
     second set of per-step ops, a third of a batch of 64's op time, and in
     a full batch the cores have no time to spare for it. A sentence's rows
@@ -359,18 +361,21 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, shortlis
     being searched to its end, which a repetition loop makes long). Not
     before the beams are done: until then a finished beam can still be
     pushed out of the beam by live ones of higher unpenalised score.
+    Without it a sentence has its `beam_width` rows alone (the same beams:
+    the greedy row never changes them).
 
     Returns:
-        `(normalised, lengths, history, attention_history)`: `(batch, beam
-        + 1)` length-penalised scores (the greedy hypothesis's last),
-        `(batch * (beam + 1),)` lengths (EOS included), `(batch * (beam +
-        1), steps)` token histories and their attention weights
-        (`(batch * (beam + 1), 0, source_len)` without `alignments`).
+        `(normalised, lengths, history, attention_history)`: `(batch, width)`
+        length-penalised scores (the greedy hypothesis's last; `width` is
+        `beam_width + 1`, or `beam_width` without `greedy_row`), `(batch *
+        width,)` lengths (EOS included), `(batch * width, steps)` token
+        histories and their attention weights (`(batch * width, 0,
+        source_len)` without `alignments`).
     """
     encoded = _encode(model, source, shortlist, complete_spans)
     memory, states = encoded["memory"], encoded["states"]
     batch, k = tf.shape(source)[0], beam_width
-    width = k + 1  # rows per sentence: k beams, then the greedy row
+    width = k + int(greedy_row)  # rows per sentence: k beams, then the greedy row
     limits, steps = length_limits(source, **limits_kwargs)
     is_greedy = tf.equal(tf.range(width), k)
     # A sentence's first beam and its greedy row start from BOS; the other
@@ -447,9 +452,11 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, shortlis
         total = grid(flat_scores)[:, :k, None] + candidates[:, :k]
         beam_scores, flat = tf.math.top_k(tf.reshape(total, [searching, k * k]), k=k)
         base = (tf.range(searching) * width)[:, None]
-        origin = tf.concat([flat // k + base, base + k], 1)               # (S, width)
-        choice = tf.concat([flat % k, tf.zeros([searching, 1], tf.int32)], 1)
-        scores = tf.concat([beam_scores, grid(flat_scores)[:, k:] + candidates[:, k, :1]], 1)
+        origin, choice, scores = flat // k + base, flat % k, beam_scores   # (S, k)
+        if greedy_row:  # (S, width): the greedy row continues with its argmax
+            origin = tf.concat([origin, base + k], 1)
+            choice = tf.concat([choice, tf.zeros([searching, 1], tf.int32)], 1)
+            scores = tf.concat([scores, grid(flat_scores)[:, k:] + candidates[:, k, :1]], 1)
         origin = tf.reshape(origin, [-1])
         tokens = tf.gather(tf.reshape(candidate_ids, [-1]), origin * k + tf.reshape(choice, [-1]))
         finished = tf.gather(finished, origin)
@@ -489,13 +496,15 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, shortlis
 @_without_xla
 def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
                 max_length_extra=10, max_length=256, alignments=True, shortlist=None,
-                complete_spans=False):
-    """Beam search, batched; never worse than greedy by its own score.
+                complete_spans=False, greedy_row=False):
+    """Beam search, batched; with `greedy_row`, never worse than greedy by
+    its own score.
 
     Keeps `beam_width` hypotheses per sentence, scored by their summed
     log-probabilities; finished hypotheses keep their score. The answer is
-    the best of the final beams and of the greedy hypothesis under the
-    length-penalised score, so its score is never below greedy's.
+    the best of the final beams under the length-penalised score, as most
+    toolkits answer; with `greedy_row`, the best of them and of the greedy
+    hypothesis, so its score is never below greedy's.
 
     Args:
         model: a `Seq2Seq`.
@@ -508,6 +517,9 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
             history costs (hypotheses x steps x source length) a step to
             reorder, which made beam search at batch 64 slower than at batch 1.
         shortlist, complete_spans: as for `greedy_search`.
+        greedy_row: also follow each sentence's greedy hypothesis, one more
+            row per sentence in the loop (a quarter more rows at width 4: a
+            batch of 8 sentences took 1.2x the time; README).
 
     Returns:
         As `greedy_search`.
@@ -518,12 +530,13 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
         return greedy_search(model, source, alpha=alpha, shortlist=shortlist,
                              complete_spans=complete_spans, **limits_kwargs)
     normalised, lengths, history, attention_history = _beams(
-        model, source, beam_width, alpha, limits_kwargs, alignments, shortlist, complete_spans)
+        model, source, beam_width, alpha, limits_kwargs, alignments, shortlist, complete_spans,
+        greedy_row)
     # The best of each sentence's beams and greedy row (the last, so a tie
     # goes to a beam).
     batch = tf.shape(source)[0]
     best = tf.argmax(normalised, axis=1, output_type=tf.int32)
-    pick = tf.range(batch) * (beam_width + 1) + best
+    pick = tf.range(batch) * tf.shape(normalised)[1] + best
     ids = _finish(tf.gather(history, pick), tf.gather(lengths, pick) - 1)
     return ids, tf.reduce_max(normalised, axis=1), tf.gather(attention_history, pick)
 
@@ -531,11 +544,12 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
 @_without_xla
 def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
                   max_length_ratio=2.0, max_length_extra=10, max_length=256,
-                  beam_rows=None, shortlist=None, complete_spans=False):
+                  beam_rows=None, shortlist=None, complete_spans=False, greedy_row=False):
     """The `n_best` best distinct hypotheses of each sentence, best first.
 
-    The candidates are the final beams and the greedy hypothesis (as in
-    `beam_search`, whose answer is always the first of them); a greedy
+    The candidates are the final beams, and with `greedy_row` the greedy
+    hypothesis (as in `beam_search`, whose answer is always the first of
+    them); a greedy
     hypothesis that equals a beam is counted once, and one that stopped
     because it could no longer be the answer (`_beams`) not at all (score
     `2 * NEG_INF`, last). A beam that never got a finite score (a sentence
@@ -546,8 +560,8 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
         model: a `Seq2Seq`.
         source: `(batch, source_len)` int32 ids, padded with 0.
         beam_width: hypotheses kept per sentence while searching.
-        n_best: hypotheses returned per sentence, at most `beam_width + 1`;
-            default `beam_width`.
+        n_best: hypotheses returned per sentence, at most `beam_width + 1`
+            (`beam_width` without `greedy_row`); default `beam_width`.
         alpha, max_length_ratio, max_length_extra, max_length: as for
             `beam_search`.
         beam_rows: None, or a scalar: only the first `beam_rows` sentences
@@ -557,18 +571,20 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
             those search in a greedy loop beside the beams', on the other
             core.
         shortlist, complete_spans: as for `greedy_search`.
+        greedy_row: as for `beam_search`.
 
     Returns:
         `(ids, scores)`: `(batch, n_best, out_len)` int32 ids padded with 0,
         and `(batch, n_best)` float32 length-penalised scores, descending.
 
     Raises:
-        ValueError: `n_best` is not between 1 and `beam_width + 1`.
+        ValueError: `n_best` is not between 1 and the rows per sentence.
     """
     n = beam_width if n_best is None else n_best
-    if not 1 <= n <= beam_width + 1:
-        raise ValueError(f"n_best must be between 1 and beam_width + 1 ({beam_width + 1}), "
-                         f"got {n}.")
+    width = beam_width + int(greedy_row and beam_width > 1)
+    if not 1 <= n <= width:
+        raise ValueError(f"n_best must be between 1 and {width} (beam_width"
+                         f"{' + 1' if width > beam_width else ''}), got {n}.")
     limits_kwargs = dict(max_length_ratio=max_length_ratio,
                          max_length_extra=max_length_extra, max_length=max_length)
     if beam_width == 1:
@@ -582,13 +598,15 @@ def n_best_search(model, source, *, beam_width=4, n_best=None, alpha=0.6,
     normalised, lengths, history, _ = _beams(model, source[:searched], beam_width, alpha,
                                              limits_kwargs, alignments=False,
                                              shortlist=shortlist,
-                                             complete_spans=complete_spans)
-    candidates = tf.reshape(_finish(history, lengths - 1), [searched, k + 1, -1])
-    # A greedy hypothesis that equals a beam is counted once.
-    duplicate = tf.reduce_any(tf.reduce_all(
-        tf.equal(candidates[:, :k], candidates[:, k:]), axis=2), axis=1)
-    scores = tf.concat([normalised[:, :k],
-                        tf.where(duplicate, 2 * NEG_INF, normalised[:, k])[:, None]], axis=1)
+                                             complete_spans=complete_spans,
+                                             greedy_row=greedy_row)
+    candidates = tf.reshape(_finish(history, lengths - 1), [searched, width, -1])
+    scores = normalised
+    if greedy_row:  # a greedy hypothesis that equals a beam is counted once
+        duplicate = tf.reduce_any(tf.reduce_all(
+            tf.equal(candidates[:, :k], candidates[:, k:]), axis=2), axis=1)
+        scores = tf.concat([normalised[:, :k],
+                            tf.where(duplicate, 2 * NEG_INF, normalised[:, k])[:, None]], axis=1)
     scores, order = tf.math.top_k(scores, k=n)
     ids = tf.gather(candidates, order, batch_dims=1)
     if beam_rows is None:  # every sentence searched: no greedy loop to trace

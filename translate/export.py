@@ -442,7 +442,7 @@ def build_module(model, source_proto, target_proto, settings, shortlist=None):
                   complete_spans=settings.get("complete_spans", False))
     beam = _traced_once(functools.partial(
         decoding.n_best_search, beam_width=settings["beam_width"], n_best=settings["n_best"],
-        **limits), model)
+        greedy_row=settings.get("greedy_row", False), **limits), model)
     greedy = _traced_once(functools.partial(decoding.n_best_search, beam_width=1, **limits),
                           model)
     searches = {SERVING_SIGNATURE: (beam, False, None),
@@ -496,6 +496,8 @@ def decoding_settings(run_dir, translator, beam_width=None, length_penalty=None,
         "masking": translator.masks_spans,
         # Every hypothesis writes each span's sentinel once (translate.decoding).
         "complete_spans": translator.complete_spans,
+        # Beam search follows each sentence's greedy hypothesis too.
+        "greedy_row": translator.greedy_row,
         "reads_matches": translator.reads_matches,
         "min_match_similarity": translator.min_match_similarity,
         "n_best": decode["beam_width"],
@@ -587,7 +589,7 @@ def xla_must_compile(export_dir):
 
 def export(run_dir, base_dir, name="translator", version=None, force=False,
            beam_width=None, length_penalty=None, checkpoint="best", languages=None,
-           precision="float32", shortlist=None):
+           precision="float32", shortlist=None, greedy_row=None):
     """Exports a training run as a TF Serving SavedModel (see the module doc).
 
     Args:
@@ -598,8 +600,9 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
             requests' model name).
         version: a positive integer; default 1 + the highest existing one.
         force: replace an existing version.
-        beam_width, length_penalty: override the run config's decoding
-            settings for `serving_default`.
+        beam_width, length_penalty, greedy_row: override the run config's
+            decoding settings (`greedy_row`: the beam searches also follow
+            each sentence's greedy hypothesis; `decode.greedy_row`).
         checkpoint: "best" or "latest".
         languages: `(source, target)` language codes to record (e.g.
             `("en", "de")`); None records the corpus's own where it says
@@ -649,7 +652,8 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
             "pass force=True (--force) to replace it.")
 
     overrides = {key: value for key, value in (("beam_width", beam_width),
-                                               ("length_penalty", length_penalty))
+                                               ("length_penalty", length_penalty),
+                                               ("greedy_row", greedy_row))
                  if value is not None}
     translator = Translator.from_run(run_dir, checkpoint=checkpoint, precision=precision,
                                      **overrides)

@@ -65,12 +65,16 @@ class Translator:
             sentinel of its input once and no other (`decode.complete_spans`;
             `translate.decoding`); False: the model may drop or repeat one
             (such a hypothesis is not `ok`).
+        greedy_row: beam search also follows each sentence's greedy
+            hypothesis, a candidate beside the beams (`decode.greedy_row`;
+            `translate.decoding.beam_search`).
     """
 
     def __init__(self, model, source_model, target_model, *, beam_width=4,
                  length_penalty=0.6, max_length_ratio=2.0, max_length_extra=10,
                  max_source_length=128, glossary=None, term_masking=True,
-                 reads_matches=False, min_match_similarity=0.0, complete_spans=True):
+                 reads_matches=False, min_match_similarity=0.0, complete_spans=True,
+                 greedy_row=False):
         self.model = model
         self.reads_matches = reads_matches
         self.min_match_similarity = min_match_similarity
@@ -83,8 +87,10 @@ class Translator:
         self.masks_spans = tokenizer.masks_spans(self.source)
         self._separator = self.source.piece_to_id(tokenizer.MATCH_SEPARATOR)
         self.complete_spans = complete_spans and self.masks_spans
+        self.greedy_row = greedy_row
         settings = dict(alpha=length_penalty, max_length_ratio=max_length_ratio,
                         max_length_extra=max_length_extra, complete_spans=self.complete_spans)
+        beam_settings = dict(settings, greedy_row=greedy_row)
         spec = [tf.TensorSpec([None, None], tf.int32)]
         # The search is explicit TensorFlow control flow: no autograph needed.
         if beam_width == 1:
@@ -94,15 +100,15 @@ class Translator:
         else:
             self._decode = tf.function(
                 lambda s: decoding.beam_search(model, s, beam_width=beam_width,
-                                               alignments=False, **settings),
+                                               alignments=False, **beam_settings),
                 input_signature=spec, autograph=False)
         self._decode_n_best = tf.function(
             lambda s, beam_rows: decoding.n_best_search(
-                model, s, beam_width=beam_width, beam_rows=beam_rows, **settings),
+                model, s, beam_width=beam_width, beam_rows=beam_rows, **beam_settings),
             input_signature=spec + [tf.TensorSpec([], tf.int32)], autograph=False)
         # Alignments only when asked for (`alignment`): they slow beam search.
         self._decode_aligned = self._decode if beam_width == 1 else tf.function(
-            lambda s: decoding.beam_search(model, s, beam_width=beam_width, **settings),
+            lambda s: decoding.beam_search(model, s, beam_width=beam_width, **beam_settings),
             input_signature=spec, autograph=False)
 
     @classmethod
@@ -148,7 +154,8 @@ class Translator:
                    length_penalty=decode["length_penalty"],
                    max_length_ratio=decode["max_length_ratio"],
                    max_length_extra=decode["max_length_extra"],
-                   complete_spans=decode["complete_spans"], glossary=glossary,
+                   complete_spans=decode["complete_spans"], greedy_row=decode["greedy_row"],
+                   glossary=glossary,
                    term_masking=term_masking,
                    reads_matches=settings["train"]["memory_matches"],
                    min_match_similarity=settings["train"]["memory_matches_min_similarity"])
