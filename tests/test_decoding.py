@@ -19,6 +19,21 @@ def padded(rows):
     return np.array([r + [PAD] * (width - len(r)) for r in rows], "int32")
 
 
+def random_sources(seed, count):
+    rng = np.random.default_rng(seed)
+    return padded([list(rng.integers(3, 40, size=rng.integers(1, 12))) + [EOS]
+                   for _ in range(count)])
+
+
+def searched_rows(model, sources, width, greedy_row):
+    """`decoding._beams`'s scores and each sentence's rows of token ids."""
+    limits = dict(max_length_ratio=2.0, max_length_extra=10, max_length=256)
+    scores, lengths, history, _ = decoding._beams(model, sources, width, 0.6, limits,
+                                                  alignments=False, greedy_row=greedy_row)
+    rows = decoding._finish(history, lengths - 1).numpy()
+    return scores.numpy(), rows.reshape(len(sources), scores.shape[1], -1)
+
+
 @pytest.fixture(params=[1, 2], ids=["seed1", "seed2"])
 def model(request):
     keras.utils.set_random_seed(request.param)
@@ -69,14 +84,8 @@ def test_the_greedy_row_of_the_beam_loop_is_greedy_search(model, width):
     # score, unless it stopped once its beams were done and it could no
     # longer beat their best (then `greedy_search`'s score is below it).
     # Both happen on these random sentences.
-    rng = np.random.default_rng(0)
-    sources = padded([list(rng.integers(3, 40, size=rng.integers(1, 12))) + [EOS]
-                      for _ in range(64)])
-    limits = dict(max_length_ratio=2.0, max_length_extra=10, max_length=256)
-    scores, lengths, history, _ = decoding._beams(model, sources, width, 0.6, limits,
-                                                  alignments=False, greedy_row=True)
-    rows = decoding._finish(history, lengths - 1).numpy().reshape(len(sources), width + 1, -1)
-    scores = scores.numpy()
+    sources = random_sources(0, 64)
+    scores, rows = searched_rows(model, sources, width, greedy_row=True)
     greedy_ids, greedy_scores, _ = decoding.greedy_search(model, sources)
     _, beam_scores, _ = decoding.beam_search(model, sources, beam_width=width,
                                              greedy_row=True)
@@ -98,28 +107,20 @@ def test_the_greedy_row_of_the_beam_loop_is_greedy_search(model, width):
 def test_without_the_greedy_row_the_answer_is_the_best_of_the_same_beams(model, width):
     # The greedy row only adds a candidate: the beams are those searched
     # beside it, and without it the answer and the n-best list are theirs.
-    rng = np.random.default_rng(1)
-    sources = padded([list(rng.integers(3, 40, size=rng.integers(1, 12))) + [EOS]
-                      for _ in range(32)])
-    limits = dict(max_length_ratio=2.0, max_length_extra=10, max_length=256)
-    runs = {row: decoding._beams(model, sources, width, 0.6, limits, alignments=False,
-                                 greedy_row=row) for row in (True, False)}
-    (with_scores, with_lengths, with_history, _) = runs[True]
-    (scores, lengths, history, _) = runs[False]
+    sources = random_sources(1, 32)
+    with_scores, beams = searched_rows(model, sources, width, greedy_row=True)
+    scores, alone = searched_rows(model, sources, width, greedy_row=False)
     assert scores.shape == (len(sources), width)
-    np.testing.assert_allclose(scores.numpy(), with_scores.numpy()[:, :width], rtol=1e-6)
-    beams = decoding._finish(with_history, with_lengths - 1).numpy().reshape(
-        len(sources), width + 1, -1)[:, :width]
-    alone = decoding._finish(history, lengths - 1).numpy().reshape(len(sources), width, -1)
-    np.testing.assert_array_equal(alone, beams[..., :alone.shape[-1]])
-    best = scores.numpy().argmax(1)
+    np.testing.assert_allclose(scores, with_scores[:, :width], rtol=1e-6)
+    np.testing.assert_array_equal(alone, beams[:, :width, :alone.shape[-1]])
+    best = scores.argmax(1)
     ids, answer, _ = decoding.beam_search(model, sources, beam_width=width, greedy_row=False)
-    np.testing.assert_allclose(answer.numpy(), scores.numpy().max(1), rtol=1e-6)
+    np.testing.assert_allclose(answer.numpy(), scores.max(1), rtol=1e-6)
     for i, row in enumerate(ids.numpy()):
         np.testing.assert_array_equal(row[:alone.shape[-1]], alone[i, best[i], :row.shape[0]])
-    n_ids, n_scores = decoding.n_best_search(model, sources, beam_width=width, n_best=width,
-                                             greedy_row=False)
-    np.testing.assert_allclose(n_scores.numpy(), -np.sort(-scores.numpy(), 1), rtol=1e-6)
+    _, n_scores = decoding.n_best_search(model, sources, beam_width=width, n_best=width,
+                                         greedy_row=False)
+    np.testing.assert_allclose(n_scores.numpy(), -np.sort(-scores, 1), rtol=1e-6)
     with pytest.raises(ValueError, match=f"between 1 and {width} "):
         decoding.n_best_search(model, sources, beam_width=width, n_best=width + 1,
                                greedy_row=False)
