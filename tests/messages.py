@@ -108,7 +108,7 @@ def vary_weights(run_dir, sentences=48, distinct=0.75, high_bytes_shift=2.0):
     pieces = translator.target
     high_bytes = [i for i in range(pieces.get_piece_size())
                   if pieces.is_byte(i) and int(pieces.id_to_piece(i)[1:-1], 16) >= 0x80]
-    for seed in range(200):
+    for seed in range(200):  # (the tiny run without the greedy row: seed 85)
         generator = np.random.default_rng(seed)
         for weight in model.trainable_weights:
             weight.assign(generator.normal(0, 3 / np.sqrt(weight.shape[0]), weight.shape)

@@ -375,7 +375,7 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, shortlis
     encoded = _encode(model, source, shortlist, complete_spans)
     memory, states = encoded["memory"], encoded["states"]
     batch, k = tf.shape(source)[0], beam_width
-    width = k + int(greedy_row)  # rows per sentence: k beams, then the greedy row
+    width = k + int(greedy_row)  # rows per sentence: k beams (then the greedy row)
     limits, steps = length_limits(source, **limits_kwargs)
     is_greedy = tf.equal(tf.range(width), k)
     # A sentence's first beam and its greedy row start from BOS; the other
@@ -532,8 +532,8 @@ def beam_search(model, source, *, beam_width=4, alpha=0.6, max_length_ratio=2.0,
     normalised, lengths, history, attention_history = _beams(
         model, source, beam_width, alpha, limits_kwargs, alignments, shortlist, complete_spans,
         greedy_row)
-    # The best of each sentence's beams and greedy row (the last, so a tie
-    # goes to a beam).
+    # The best of each sentence's beams and greedy row, if any (the last, so
+    # a tie goes to a beam).
     batch = tf.shape(source)[0]
     best = tf.argmax(normalised, axis=1, output_type=tf.int32)
     pick = tf.range(batch) * tf.shape(normalised)[1] + best
