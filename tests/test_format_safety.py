@@ -152,6 +152,45 @@ def test_reads_the_summary_translate_po_prints(format_safety, monkeypatch, capsy
     assert sum(parsed["kept"].values()) == 2, parsed["kept"]
 
 
+def test_extra_training_pairs_come_from_packages_never_held_out(format_safety, tmp_path):
+    """benchmarks/web_catalogs.py: what it would add to a training corpus."""
+    import heldout
+    import web_catalogs
+
+    held_out = {p.name for packages in heldout.SETS.values() for p in packages}
+    assert web_catalogs.held_out_names() == held_out
+    assert not held_out & {p.name for p in web_catalogs.PACKAGES}
+    extra = textwrap.dedent('''
+        #, fuzzy
+        msgid "Draft %s"
+        msgstr "Entwurf %s"
+
+        msgid "Not yet %s"
+        msgstr ""
+
+        msgid "Two\\n"
+        "lines"
+        msgstr "Zwei\\n"
+        "Zeilen"
+
+        #~ msgid "Gone %s"
+        #~ msgstr "Weg %s"
+        ''')
+    wheel = tmp_path / "app-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr("app/locale/de/LC_MESSAGES/django.po", HUMAN + extra)
+        z.writestr("app/locale/fr/LC_MESSAGES/django.po", HUMAN)
+    found, paths = web_catalogs.pairs(wheel)
+    assert paths == ["app/locale/de/LC_MESSAGES/django.po"]
+    assert found == [("Hello %(name)s", "Hallo %(name)s"),
+                     ('Read <a href="%(url)s">the guide</a>',
+                      'Lies <a href="%(url)s">die Anleitung</a>'),
+                     ("Save (now)", "Speichern (jetzt)"),
+                     ("%(count)s file", "%(count)s Datei"),
+                     ("Nothing to do", "Nichts zu tun"),
+                     ("Two lines", "Zwei Zeilen")]
+
+
 def test_held_out_sets_take_german_catalogs_and_their_translated_messages(format_safety,
                                                                           tmp_path):
     import heldout
