@@ -31,7 +31,7 @@ from pathlib import Path
 
 import polib
 
-from heldout import SETS, Package, download, german_catalogs
+from heldout import SETS, Package, download, german_catalogs, measured_entries
 from translate.atomic import atomic_file
 
 PACKAGES = (
@@ -58,9 +58,7 @@ def pairs(archive):
     found, paths = [], []
     for path, data in german_catalogs(archive):
         paths.append(path)
-        for entry in polib.pofile(data.decode("utf-8", "replace")):
-            if not entry.translated() or entry.obsolete or "fuzzy" in entry.flags:
-                continue
+        for entry in measured_entries(polib.pofile(data.decode("utf-8", "replace")), "all"):
             source = " ".join(entry.msgid.split())
             target = " ".join((entry.msgstr or entry.msgstr_plural.get(0, "")).split())
             if source and target:  # (split() also took any tab)

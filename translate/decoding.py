@@ -421,18 +421,24 @@ def _beams(model, source, beam_width, alpha, limits_kwargs, alignments, shortlis
         # overtake is done, its live beams end now, as at the limit (a batch
         # no longer waits for the repetition loops of one sentence). Its
         # greedy row, if it cannot overtake that beam either, is dropped.
+        # (Without a greedy row none of its masks is built: a step's ops.)
         greedy = is_greedy[None]
+        ended = grid(finished)
         best_finished = tf.reduce_max(tf.where(
-            grid(finished) & ~greedy, grid(flat_scores / length_penalty(lengths, alpha)),
-            2 * NEG_INF), 1)
+            ended & ~greedy if greedy_row else ended,
+            grid(flat_scores / length_penalty(lengths, alpha)), 2 * NEG_INF), 1)
         bound = grid(flat_scores / rows["limit_penalty"])
-        best_live = tf.reduce_max(tf.where(grid(finished) | greedy, 2 * NEG_INF, bound), 1)
+        best_live = tf.reduce_max(tf.where(ended | greedy if greedy_row else ended,
+                                           2 * NEG_INF, bound), 1)
         done = (best_finished > best_live)[:, None]
-        dropped = tf.reshape(greedy & ~grid(finished) & done & (bound < best_finished[:, None]),
-                             [-1])
-        flat_scores = tf.where(dropped, 2 * NEG_INF, flat_scores)
-        finished = finished | dropped
-        beams_done = tf.reshape(~greedy & done, [-1])
+        if greedy_row:
+            dropped = tf.reshape(greedy & ~ended & done & (bound < best_finished[:, None]),
+                                 [-1])
+            flat_scores = tf.where(dropped, 2 * NEG_INF, flat_scores)
+            finished = finished | dropped
+            beams_done = tf.reshape(~greedy & done, [-1])
+        else:
+            beams_done = tf.reshape(tf.broadcast_to(done, [searching, width]), [-1])
         at_limit = (t + 1 >= rows["limits"]) | beams_done
         # Each hypothesis's k best continuations hold the k best of the
         # sentence: the search ranks (sentences, k * k) candidates, not
