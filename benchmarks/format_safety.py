@@ -42,6 +42,10 @@ a child process, fills `*.filled.po`, and on the filled entries:
 (e) How many entries were filled (from the memory, by the model) and kept
     untranslated, counted in the filled catalog, with the reasons of `translate
     po`'s own summary (its printed lines are kept in the report).
+(f) With `--memory`: (d)'s scores over all entries per band of the memory's
+    match similarity (`translate.evaluation.SIMILARITY_BANDS`; each msgid's
+    nearest source in the memory corpus's train split), so that two models
+    compare where the memory has something close and where it has not.
 
 The `split-catalog` set measures what it should only with a model trained
 on that corpus's train split (and its memory): a model or memory of a
@@ -76,6 +80,7 @@ from translate.placeholders import find_placeholders
 from translate.localize.catalogs import nplurals, read_catalog, write_catalog
 from translate.localize.fill import COMMENT_PREFIX
 from translate.machine import cpu_model
+from translate.memory import TranslationMemory
 from translate.toolkit import python_command, tool_command
 
 try:
@@ -330,7 +335,7 @@ def parse_po_summary(stdout):
 
 
 def entry_records(human_path, filled_path, *, catalog, overlap=(), memory_sources=(),
-                  checks=CHECKS, style=None):
+                  memory=None, checks=CHECKS, style=None):
     """Each measured entry's outcome: filled or not, checks, spans, texts.
 
     Args:
@@ -340,6 +345,7 @@ def entry_records(human_path, filled_path, *, catalog, overlap=(), memory_source
         catalog: the catalog's name in the records.
         overlap: msgids that are also training sources.
         memory_sources: the memory corpus's sources, whitespace-normalised.
+        memory: the memory as a `translate.memory.TranslationMemory`, or None.
         checks, style: as for `pofilter`.
 
     Returns:
@@ -349,7 +355,9 @@ def entry_records(human_path, filled_path, *, catalog, overlap=(), memory_source
         unfilled), `has_spans`, `machine_spans_exact`, `human_spans_exact`,
         `machine_failures`, `human_failures` (pofilter's failed checks;
         `machine_failures` empty when unfilled), `format_flagged`,
-        `in_training`, `in_memory` (the msgid is a source of the memory).
+        `in_training`, `in_memory` (the msgid is a source of the memory),
+        `memory_similarity` (of the msgid's nearest memory source; None
+        without `memory`).
     """
     human = read_catalog(human_path)
     count = nplurals(human)
@@ -385,7 +393,11 @@ def entry_records(human_path, filled_path, *, catalog, overlap=(), memory_source
             "format_flagged": any(_FORMAT_FLAG.match(flag) for flag in entry.flags),
             "in_training": entry.msgid in overlap,
             "in_memory": normalize(entry.msgid) in memory_sources,
+            "memory_similarity": None,
         })
+    if memory is not None:
+        for record, match in zip(records, memory.lookup([r["msgid"] for r in records])):
+            record["memory_similarity"] = match.similarity
     return records
 
 
@@ -414,7 +426,9 @@ def summarize(records, checks=CHECKS, categories=None):
         shares of (c)); `scores` (the BLEU/chrF of (d); None where nothing
         was filled); `in_training` (measured entries whose msgid is a
         training source), `in_memory` (whose msgid is a memory source);
-        `format_flagged_filled`.
+        `format_flagged_filled`; `bands` (`translate.evaluation.band_scores`
+        of `model_else_source` and `copy` over all entries by their
+        `memory_similarity`; None when the records have none).
     """
     categories = categories or {}
     filled = [r for r in records if r["filled"]]
@@ -467,6 +481,11 @@ def summarize(records, checks=CHECKS, categories=None):
                 [r["human"] for r in records]),
             "all_copy": _scores([r["source"] for r in records], [r["human"] for r in records]),
         }
+    banded = [r for r in records if r["memory_similarity"] is not None]
+    bands = evaluation.band_scores(
+        [r["memory_similarity"] for r in banded], [r["human"] for r in banded],
+        {"model_else_source": [r["machine"] if r["filled"] else r["source"] for r in banded],
+         "copy": [r["source"] for r in banded]}) if banded else None
     return {
         "entries": len(records), "filled": n,
         "from_memory": sum(r["origin"] == "memory" for r in filled),
@@ -475,7 +494,7 @@ def summarize(records, checks=CHECKS, categories=None):
         "in_training": sum(r["in_training"] for r in records),
         "in_memory": sum(r["in_memory"] for r in records),
         "format_flagged_filled": sum(r["format_flagged"] for r in filled),
-        "pofilter": pofilter_figures, "spans": spans, "scores": scores,
+        "pofilter": pofilter_figures, "spans": spans, "scores": scores, "bands": bands,
     }
 
 
@@ -533,6 +552,7 @@ def run(set_dirs, model, work, *, memory=None, threshold=None, signature=None, s
     categories = check_categories()
     memory_sources = ({normalize(p.source) for p in read_tsv(Path(memory) / "train.tsv")}
                       if memory else set())
+    found = TranslationMemory.from_corpus(memory, cache=True) if memory else None
     work = Path(work)
     catalogs, sets, records = [], {}, []
     for set_dir in set_dirs:
@@ -553,7 +573,7 @@ def run(set_dirs, model, work, *, memory=None, threshold=None, signature=None, s
             label = f"{name}:{item['path']}"
             entries = entry_records(human, filled if code == 0 else None, catalog=label,
                                     overlap=item["overlap"], memory_sources=memory_sources,
-                                    checks=checks, style=style)
+                                    memory=found, checks=checks, style=style)
             result = {"set": name, "package": item["package"], "version": item["version"],
                       "file": item["file"], "filled_catalog": str(filled),
                       "translate_po": {"returncode": code, **summary,
@@ -632,6 +652,15 @@ def markdown(report):
             f"| {score('filled_model', 'chrf')} | {score('filled_copy', 'chrf')} "
             f"| {score('filled_model', 'bleu')} | {score('filled_copy', 'bleu')} "
             f"| {score('all_model_else_source', 'chrf')} | {score('all_copy', 'chrf')} |")
+    bands = ["| set | memory match similarity | entries | chrF all: filled, else source "
+             "| copy | BLEU all: filled, else source | copy |", "|---|---|---|---|---|---|---|"]
+    for name, g in groups.items():
+        for row in g["bands"] or ():
+            bands.append(f"| {name} | {row['band']} | {row['sentences']:,} "
+                         f"| {_num(row['model_else_source']['chrf'])} "
+                         f"| {_num(row['copy']['chrf'])} "
+                         f"| {_num(row['model_else_source']['bleu'])} "
+                         f"| {_num(row['copy']['bleu'])} |")
     checks = ["| check (Translate Toolkit's category) | machine (/100 filled) "
               "| human, same entries |", "|---|---|---|"]
     for check, c in report["all"]["pofilter"]["checks"].items():
@@ -653,7 +682,8 @@ def markdown(report):
         if g["kept_reasons"]:
             reasons = ", ".join(f"{n} {why}" for why, n in g["kept_reasons"].items())
             notes.append(f"- {name}: kept untranslated, as translate po counted them: {reasons}")
-    return "\n".join(counts + [""] + quality + [""] + checks
+    return "\n".join(counts + [""] + quality + [""] + (bands + [""] if len(bands) > 2 else [])
+                     + checks
                      + ([""] + notes if notes else []))
 
 

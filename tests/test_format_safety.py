@@ -134,6 +134,32 @@ def test_counts_pofilter_failures_and_spans_of_a_filled_catalog(format_safety, t
     assert format_safety.msgfmt_check(human)["passed"]
 
 
+def test_scores_per_band_of_the_memory_match_similarity(format_safety, tmp_path):
+    """Two models compare where the memory has something close and where not."""
+    from translate.memory import TranslationMemory
+
+    human, filled = tmp_path / "de.human.po", tmp_path / "de.filled.po"
+    human.write_text(HUMAN, encoding="utf-8")
+    filled.write_text(FILLED, encoding="utf-8")
+    memory = TranslationMemory(["Hello %(name)s", "Nothing to do today", "Weather report"],
+                               ["Hallo %(name)s", "Heute nichts zu tun", "Wetterbericht"])
+    records = format_safety.entry_records(human, filled, catalog="hand-made", memory=memory)
+    similarity = {r["msgid"]: r["memory_similarity"] for r in records}
+    assert similarity["Hello %(name)s"] == 1.0
+    assert 0.5 <= similarity["Nothing to do"] < 1.0
+    assert similarity["Save (now)"] < 0.5
+
+    bands = {row["band"]: row for row in format_safety.summarize(records)["bands"]}
+    assert sum(row["sentences"] for row in bands.values()) == len(records)
+    # The exact match's band holds the model's right translation only; the
+    # unfilled entry is scored as its source, as copying is.
+    assert bands["0.90-1.00"]["model_else_source"]["chrf"] == pytest.approx(100)
+    low = [row for name, row in bands.items() if name != "0.90-1.00"]
+    assert any(row["copy"]["chrf"] < row["model_else_source"]["chrf"] for row in low)
+    without = format_safety.entry_records(human, filled, catalog="hand-made")
+    assert format_safety.summarize(without)["bands"] is None
+
+
 def test_reads_the_summary_translate_po_prints(format_safety, monkeypatch, capsys):
     # What `translate po` prints (translate/cli.py), for a known summary.
     from translate import cli
