@@ -176,6 +176,43 @@ def test_evaluate_with_a_memory_reports_the_bands_with_and_without_matches(readi
         memory["bands"][0])
 
 
+def test_matches_are_given_from_a_floor_chosen_on_dev_or_set(reading_run, corpus, tmp_path):
+    from translate import cli
+    from translate.assist import MATCH_FLOOR
+    from translate.memory import MATCH_FLOORS
+
+    def evaluate(*extra):
+        result = subprocess.run(
+            [sys.executable, "-m", "translate", "evaluate", str(reading_run), "--tsv",
+             str(corpus / "test.tsv"), "--memory", str(corpus), "--beam", "1", "--no-checks",
+             "--memory-threshold", "1.0", "--out", str(tmp_path / "out.txt"), *extra],
+            capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-2000:]
+        report = json.loads((reading_run / "evaluation-test-greedy-memory.json").read_text())
+        return result.stderr, report["memory"]["bands"]
+
+    stderr, _ = evaluate()
+    chosen = json.loads((reading_run / MATCH_FLOOR).read_text())
+    assert chosen["floor"] in MATCH_FLOORS and len(chosen["scores"]) == len(MATCH_FLOORS)
+    assert f"matches given from similarity {chosen['floor']:g}, chosen on the dev" in stderr
+    assert "(cached)" in evaluate()[0]
+    # Set: below the floor the model translates each message as given no match.
+    stderr, bands = evaluate("--match-floor", "1")
+    assert "matches given from" not in stderr
+    below = [row for row in bands if row["band"] != "0.90-1.00"]
+    assert below and all(row["model"] == row["model without matches"] for row in below)
+
+    args = cli.build_parser().parse_args(["export", str(reading_run), "--out", "x"])
+    assert cli._match_floor(args) == json.loads((reading_run / MATCH_FLOOR).read_text())[
+        "floor"]
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["export", str(reading_run), "--out", "x",
+                                       "--match-floor", "1.5"])
+    from translate.export import export
+    with pytest.raises(ValueError, match="min_match_similarity must be from 0 to 1"):
+        export(reading_run, tmp_path / "models", min_match_similarity=1.5)
+
+
 EDGE_CASES = [  # (message, its match's translation)
     ("Copy %s to %s", "Kopiere %s nach %s und %s"),
     ("Open <b>%d</b> files", "  <b>%d</b> Dateien\n öffnen  "),

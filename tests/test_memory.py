@@ -161,6 +161,25 @@ def test_threshold_chosen_on_dev_beats_both_extremes(tm):
         memory.choose_threshold(dev_sources, dev_references, matches, candidates=[])
 
 
+def test_the_match_floor_chosen_on_dev_keeps_far_matches_from_the_model():
+    # Given its match, the model is right on the near messages and wrong on
+    # the far ones (a far match misleads it); given none, the other way round.
+    references = ["Datei öffnen", "Datei schließen", "Drucker", "Hilfe"]
+    reading = ["Datei öffnen", "Datei schließen", "Datei", "Datei drucken"]
+    without = ["Öffnen", "Schließen", "Drucker", "Hilfe"]
+    similarities = [0.95, 0.75, 0.55, 0.3]
+    floor, scores = memory.choose_match_floor(references, reading, without, similarities)
+    assert floor == 0.7
+    scores = dict(scores)
+    assert scores[0.7] == 100.0 and scores[0.0] < 100.0 and scores[1.0] < 100.0
+    assert list(dict(memory.choose_match_floor(references, reading, without, similarities)[1])
+                ) == list(memory.MATCH_FLOORS)
+    # A tie gives the match no more than it earns: the highest floor.
+    assert memory.choose_match_floor(references, references, references, similarities)[0] == 1.0
+    with pytest.raises(ValueError, match="differ in length"):
+        memory.choose_match_floor(references, reading, without[:3], similarities)
+
+
 def test_baselines_benchmark_runs_on_a_tiny_corpus(tmp_path):
     from messages import tiny_corpus
 

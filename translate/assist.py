@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from translate import cache, evaluation, memory
+from translate.atomic import atomic_file
 from translate.corpus import normalize, sha256_file
 from translate.matches import given
 
@@ -45,6 +46,54 @@ def dev_threshold(translator, memory_corpus, run_dir=None, tm=None):
         cached[str(memory_corpus)] = threshold
         cache.write_text(json.dumps(cached, indent=1))
     return threshold
+
+
+MATCH_FLOOR = "match_floor.json"
+"""In a run directory: the floor `dev_match_floor` chose, with what it was
+chosen for (the weights' and the dev split's SHA-256) and the dev chrF of
+each candidate."""
+
+
+def dev_match_floor(translator, corpus_dir, run_dir=None, weights=None):
+    """The least similarity from which a model that reads matches is given
+    its memory match, chosen on the dev split of its own corpus.
+
+    The model translates the dev split twice, given each message's match in
+    the corpus's training memory (from the training's own floor,
+    `translator.min_match_similarity`) and given none, and
+    `translate.memory.choose_match_floor` takes the floor whose mix scores
+    best. Cached in `run_dir/MATCH_FLOOR` for those weights and that split.
+
+    Args:
+        translator: a `translate.inference.Translator` that `reads_matches`.
+        corpus_dir: the run's corpus directory (its `train.tsv`, `dev.tsv`).
+        run_dir: where to cache the choice, or None.
+        weights: the weights file the translator loaded (the cache's key).
+
+    Returns:
+        `(floor, scores, cached)`: the floor (never below the training's),
+        `[(floor, dev chrF)]`, and whether it came from the cache.
+    """
+    corpus_dir = Path(corpus_dir)
+    key = {"dev_sha256": sha256_file(corpus_dir / "dev.tsv"),
+           "weights_sha256": sha256_file(weights) if weights else None}
+    path = Path(run_dir) / MATCH_FLOOR if run_dir else None
+    if path is not None and weights and path.exists():
+        found = json.loads(path.read_text(encoding="utf-8"))
+        if all(found.get(name) == value for name, value in key.items()):
+            return found["floor"], [tuple(pair) for pair in found["scores"]], True
+    sources, references = evaluation.read_tsv_pairs(corpus_dir / "dev.tsv")
+    matches = memory.TranslationMemory.from_corpus(corpus_dir, cache=True).lookup(sources)
+    reading = translate_reading(translator, sources, matches)
+    without = translator.translate(sources)
+    least = translator.min_match_similarity
+    floor, scores = memory.choose_match_floor(
+        references, reading, without, [m.similarity for m in matches],
+        [least] + [f for f in memory.MATCH_FLOORS if f > least])
+    if path is not None and weights:
+        with atomic_file(path, encoding="utf-8") as f:
+            json.dump({**key, "floor": floor, "scores": scores}, f, indent=1)
+    return floor, scores, False
 
 
 def cached_threshold(translator, memory_corpus, model_fingerprint, tm=None):

@@ -219,11 +219,56 @@ def _add_greedy_row_argument(p):
                         "decode.greedy_row)")
 
 
+def _similarity(text):
+    """A similarity from 0 to 1, for argparse."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a similarity from 0 to 1, got {text!r}")
+    return value
+
+
+def _add_match_floor_argument(p):
+    p.add_argument("--match-floor", type=_similarity, metavar="S",
+                   help="a model that reads memory matches (train.memory_matches) is given "
+                        "only matches at least this similar, else translates the message "
+                        "alone (default: chosen on its corpus's dev split, cached in the run)")
+
+
+def _match_floor(args):
+    """`--match-floor`, or for a run whose model reads matches the floor
+    chosen on its corpus's dev split (`assist.dev_match_floor`, told on
+    stderr); None for a model that reads none."""
+    import json
+    from pathlib import Path
+
+    from translate import rundir
+
+    run_dir = Path(args.run_dir)
+    config = run_dir / "config.json"
+    if args.match_floor is not None or not config.exists() or not json.loads(
+            config.read_text()).get("train", {}).get("memory_matches"):
+        return args.match_floor
+    from translate import assist
+    from translate.inference import Translator
+
+    translator = Translator.from_run(run_dir, precision=args.inference_precision)
+    floor, scores, cached = assist.dev_match_floor(
+        translator, rundir.corpus_dir(run_dir), run_dir, run_dir / rundir.BEST_WEIGHTS)
+    tried = ", ".join(f"{f:g}: {value:.2f}" for f, value in scores)
+    print(f"matches given from similarity {floor:g}, chosen on the dev split "
+          f"(chrF {tried}){' (cached)' if cached else ''}", file=sys.stderr)
+    return floor
+
+
 def _add_model_arguments(p):
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--beam", type=int, metavar="N",
                    help="beam width (1: greedy; default: the run's config)")
     _add_greedy_row_argument(p)
+    _add_match_floor_argument(p)
     p.add_argument("--batch-size", type=int, default=64)
     _add_precision_argument(p)
 
@@ -245,7 +290,8 @@ def _translator(args):
     overrides = {key: value for key, value in (("beam_width", args.beam or None),
                                                ("greedy_row", args.greedy_row))
                  if value is not None}
-    return Translator.from_run(args.run_dir, precision=args.inference_precision, **overrides)
+    return Translator.from_run(args.run_dir, precision=args.inference_precision,
+                               min_match_similarity=_match_floor(args), **overrides)
 
 
 def _memory(args, translator):
@@ -575,6 +621,7 @@ def _add_export(commands):
     p.add_argument("--length-penalty", type=float, metavar="A",
                    help="length penalty exponent (default: the run's config)")
     _add_greedy_row_argument(p)
+    _add_match_floor_argument(p)
     _add_precision_argument(p)
     p.add_argument("--shortlist", type=_shortlist, metavar="FREQUENT:PER_PIECE",
                    help="every search keeps to each sentence's lexical shortlist: the "
@@ -617,7 +664,7 @@ def _run_export(args):
                   force=args.force, beam_width=args.beam,
                   length_penalty=args.length_penalty, greedy_row=args.greedy_row,
                   languages=_languages(args), precision=args.inference_precision,
-                  shortlist=args.shortlist)
+                  shortlist=args.shortlist, min_match_similarity=_match_floor(args))
     print(path)
 
 
@@ -646,8 +693,9 @@ def _add_client(commands):
                         "to a model that reads matches (its translate_match signature; "
                         "train.memory_matches)")
     p.add_argument("--min-match-similarity", type=float, default=0.0, metavar="S",
-                   help="send only matches at least this similar: the model's "
-                        "train.memory_matches_min_similarity (default: %(default)s)")
+                   help="send only matches at least this similar: the floor the export "
+                        "records, min_match_similarity in its assets/decoding.json (default: "
+                        "%(default)s)")
     p.set_defaults(run=_run_client, exit_at_once=True)
 
 

@@ -589,7 +589,7 @@ def xla_must_compile(export_dir):
 
 def export(run_dir, base_dir, name="translator", version=None, force=False,
            beam_width=None, length_penalty=None, checkpoint="best", languages=None,
-           precision="float32", shortlist=None, greedy_row=None):
+           precision="float32", shortlist=None, greedy_row=None, min_match_similarity=None):
     """Exports a training run as a TF Serving SavedModel (see the module doc).
 
     Args:
@@ -614,6 +614,10 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
             `(frequent, per_piece)`: every search keeps to each sentence's
             lexical shortlist (`translate.shortlist`), built from the run's
             training pairs; recorded in the settings.
+        min_match_similarity: for a model that reads matches, the least
+            similarity of a match its callers give it, recorded in the
+            settings (None: the training's own; the command line chooses one
+            on dev, `translate.assist.dev_match_floor`).
 
     Returns:
         The `Path` of the version directory written.
@@ -645,6 +649,9 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
             isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shortlist)):
         raise ValueError(f"shortlist must be two positive integers (frequent, per_piece), "
                          f"got {shortlist!r}.")
+    if min_match_similarity is not None and not 0.0 <= min_match_similarity <= 1.0:
+        raise ValueError(f"min_match_similarity must be from 0 to 1, "
+                         f"got {min_match_similarity!r}.")
     target = model_dir / str(version)
     if target.exists() and not force:
         raise FileExistsError(
@@ -656,7 +663,7 @@ def export(run_dir, base_dir, name="translator", version=None, force=False,
                                                ("greedy_row", greedy_row))
                  if value is not None}
     translator = Translator.from_run(run_dir, checkpoint=checkpoint, precision=precision,
-                                     **overrides)
+                                     min_match_similarity=min_match_similarity, **overrides)
     settings = decoding_settings(run_dir, translator, beam_width, length_penalty, languages)
     settings["checkpoint"] = checkpoint
     settings["precision"] = precision

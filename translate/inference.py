@@ -113,7 +113,7 @@ class Translator:
 
     @classmethod
     def from_run(cls, run_dir, checkpoint="best", glossary=None, term_masking=True,
-                 precision="float32", **decode_overrides):
+                 precision="float32", min_match_similarity=None, **decode_overrides):
         """The model of a training run (its best or latest checkpoint).
 
         Args:
@@ -124,6 +124,10 @@ class Translator:
             glossary, term_masking: as for the constructor.
             precision: of the output projection
                 (`Seq2Seq.set_inference_precision`): "float32" or "bfloat16".
+            min_match_similarity: for a model that reads matches, the least
+                similarity of a match it is given (None: the training's own,
+                `train.memory_matches_min_similarity`; a floor chosen on dev:
+                `translate.assist.dev_match_floor`).
             **decode_overrides: decoding settings (`beam_width`,
                 `length_penalty`, ...) replacing the run config's.
 
@@ -158,7 +162,9 @@ class Translator:
                    glossary=glossary,
                    term_masking=term_masking,
                    reads_matches=settings["train"]["memory_matches"],
-                   min_match_similarity=settings["train"]["memory_matches_min_similarity"])
+                   min_match_similarity=(
+                       settings["train"]["memory_matches_min_similarity"]
+                       if min_match_similarity is None else min_match_similarity))
 
     def mask(self, sentence, terms=False, match=""):
         """The `translate.spans.Masked` form of a sentence (its text as is,

@@ -86,6 +86,10 @@ DEFAULT_VECTORIZER = {
 DEFAULT_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(21))
 """Thresholds `choose_threshold` tries by default: 0.0, 0.05, ..., 1.0."""
 
+MATCH_FLOORS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+"""Floors `choose_match_floor` tries by default: the least similarity of a
+match a model that reads matches is given (1.0: exact matches only)."""
+
 _BELOW_ONE = math.nextafter(1.0, 0.0)
 
 
@@ -417,6 +421,49 @@ def threshold_scores(dev_sources, dev_references, matches_dev, model_dev_transla
             by_choice[choice] = chrf(outputs, dev_references)
         scores.append((threshold, by_choice[choice]))
     return scores
+
+
+def choose_match_floor(dev_references, reading, without, similarities,
+                       candidates=MATCH_FLOORS):
+    """The least match similarity from which a model that reads matches
+    should be given its match: the floor that maximises dev chrF.
+
+    A far match can mislead a model more than no match (it was trained on
+    both); below the floor the model translates the message alone.
+
+    Args:
+        dev_references: the dev split's reference translations.
+        reading: the model's dev translations, each given its match.
+        without: the model's dev translations given no match.
+        similarities: each dev message's match similarity.
+        candidates: the floors to try.
+
+    Returns:
+        `(floor, scores)`: the candidate with the highest dev chrF (the
+        highest such one on a tie: a match is given no more than it earns),
+        and `[(floor, chrF)]` in the order of `candidates`.
+
+    Raises:
+        ValueError: lengths differ, the split is empty, or no candidate.
+    """
+    dev_references = check_texts(dev_references, "dev_references")
+    reading, without = check_texts(reading, "reading"), check_texts(without, "without")
+    similarities = list(similarities)
+    if not len(dev_references) == len(reading) == len(without) == len(similarities):
+        raise ValueError(f"dev_references, reading, without and similarities differ in "
+                         f"length: {len(dev_references)}, {len(reading)}, {len(without)}, "
+                         f"{len(similarities)}.")
+    if not dev_references or not candidates:
+        raise ValueError("choose_match_floor needs dev sentences and candidate floors.")
+    scores, by_choice = [], {}
+    for floor in candidates:
+        choice = tuple(s >= floor and s > 0 for s in similarities)
+        if choice not in by_choice:
+            by_choice[choice] = chrf([r if given else w for r, w, given
+                                      in zip(reading, without, choice)], dev_references)
+        scores.append((floor, by_choice[choice]))
+    best = max(value for _, value in scores)
+    return max(floor for floor, value in scores if value == best), scores
 
 
 def choose_threshold(dev_sources, dev_references, matches_dev, model_dev_translations=None,
