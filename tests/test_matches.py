@@ -196,6 +196,13 @@ def test_matches_are_given_from_a_floor_chosen_on_dev_or_set(reading_run, corpus
     assert chosen["floor"] in MATCH_FLOORS and len(chosen["scores"]) == len(MATCH_FLOORS)
     assert f"matches given from similarity {chosen['floor']:g}, chosen on the dev" in stderr
     assert "(cached)" in evaluate()[0]
+    from translate import assist, rundir
+    weights = reading_run / rundir.BEST_WEIGHTS
+    assert assist.recorded_match_floor(reading_run, corpus, weights)[0] == chosen["floor"]
+    kept = (reading_run / MATCH_FLOOR).read_text()
+    (reading_run / MATCH_FLOOR).write_text("{")  # broken: chosen again, not an error
+    assert assist.recorded_match_floor(reading_run, corpus, weights) is None
+    (reading_run / MATCH_FLOOR).write_text(kept)
     # Set: below the floor the model translates each message as given no match.
     stderr, bands = evaluate("--match-floor", "1")
     assert "matches given from" not in stderr

@@ -54,6 +54,25 @@ chosen for (the weights' and the dev split's SHA-256) and the dev chrF of
 each candidate."""
 
 
+def _floor_key(corpus_dir, weights):
+    return {"dev_sha256": sha256_file(Path(corpus_dir) / "dev.tsv"),
+            "weights_sha256": sha256_file(weights)}
+
+
+def recorded_match_floor(run_dir, corpus_dir, weights):
+    """`(floor, scores)` that `dev_match_floor` recorded in `run_dir` for
+    these weights and this dev split, or None: the caller need not load the
+    model to learn it."""
+    try:
+        found = json.loads((Path(run_dir) / MATCH_FLOOR).read_text(encoding="utf-8"))
+        if any(found.get(name) != value
+               for name, value in _floor_key(corpus_dir, weights).items()):
+            return None
+        return float(found["floor"]), [tuple(pair) for pair in found["scores"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # none recorded, or a broken record: chosen again
+
+
 def dev_match_floor(translator, corpus_dir, run_dir=None, weights=None):
     """The least similarity from which a model that reads matches is given
     its memory match, chosen on the dev split of its own corpus.
@@ -71,17 +90,15 @@ def dev_match_floor(translator, corpus_dir, run_dir=None, weights=None):
         weights: the weights file the translator loaded (the cache's key).
 
     Returns:
-        `(floor, scores, cached)`: the floor (never below the training's),
-        `[(floor, dev chrF)]`, and whether it came from the cache.
+        `(floor, scores)`: the floor (never below the training's) and
+        `[(floor, dev chrF)]`.
     """
     corpus_dir = Path(corpus_dir)
-    key = {"dev_sha256": sha256_file(corpus_dir / "dev.tsv"),
-           "weights_sha256": sha256_file(weights) if weights else None}
-    path = Path(run_dir) / MATCH_FLOOR if run_dir else None
-    if path is not None and weights and path.exists():
-        found = json.loads(path.read_text(encoding="utf-8"))
-        if all(found.get(name) == value for name, value in key.items()):
-            return found["floor"], [tuple(pair) for pair in found["scores"]], True
+    cache_it = run_dir is not None and weights is not None
+    if cache_it:
+        found = recorded_match_floor(run_dir, corpus_dir, weights)
+        if found is not None:
+            return found
     sources, references = evaluation.read_tsv_pairs(corpus_dir / "dev.tsv")
     matches = memory.TranslationMemory.from_corpus(corpus_dir, cache=True).lookup(sources)
     reading = translate_reading(translator, sources, matches)
@@ -90,10 +107,11 @@ def dev_match_floor(translator, corpus_dir, run_dir=None, weights=None):
     floor, scores = memory.choose_match_floor(
         references, reading, without, [m.similarity for m in matches],
         [least] + [f for f in memory.MATCH_FLOORS if f > least])
-    if path is not None and weights:
-        with atomic_file(path, encoding="utf-8") as f:
-            json.dump({**key, "floor": floor, "scores": scores}, f, indent=1)
-    return floor, scores, False
+    if cache_it:
+        with atomic_file(Path(run_dir) / MATCH_FLOOR, encoding="utf-8") as f:
+            json.dump({**_floor_key(corpus_dir, weights), "floor": floor, "scores": scores},
+                      f, indent=1)
+    return floor, scores
 
 
 def cached_threshold(translator, memory_corpus, model_fingerprint, tm=None):

@@ -254,9 +254,13 @@ def _match_floor(args):
     from translate import assist
     from translate.inference import Translator
 
-    translator = Translator.from_run(run_dir, precision=args.inference_precision)
-    floor, scores, cached = assist.dev_match_floor(
-        translator, rundir.corpus_dir(run_dir), run_dir, run_dir / rundir.BEST_WEIGHTS)
+    corpus_dir, weights = rundir.corpus_dir(run_dir), run_dir / rundir.BEST_WEIGHTS
+    found = assist.recorded_match_floor(run_dir, corpus_dir, weights)
+    cached = found is not None
+    if not cached:  # only then is the model loaded: twice the dev split to translate
+        found = assist.dev_match_floor(Translator.from_run(
+            run_dir, precision=args.inference_precision), corpus_dir, run_dir, weights)
+    floor, scores = found
     tried = ", ".join(f"{f:g}: {value:.2f}" for f, value in scores)
     print(f"matches given from similarity {floor:g}, chosen on the dev split "
           f"(chrF {tried}){' (cached)' if cached else ''}", file=sys.stderr)
