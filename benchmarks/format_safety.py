@@ -75,7 +75,7 @@ import polib
 import heldout
 from translate import evaluation
 from translate.atomic import atomic_file
-from translate.corpus import normalize, read_tsv
+from translate.corpus import normalize
 from translate.placeholders import find_placeholders
 from translate.localize.catalogs import nplurals, read_catalog, write_catalog
 from translate.localize.fill import COMMENT_PREFIX
@@ -550,9 +550,8 @@ def run(set_dirs, model, work, *, memory=None, threshold=None, signature=None, s
     """
     checks = CHECKS + (("accelerators",) if style else ())
     categories = check_categories()
-    memory_sources = ({normalize(p.source) for p in read_tsv(Path(memory) / "train.tsv")}
-                      if memory else set())
     found = TranslationMemory.from_corpus(memory, cache=True) if memory else None
+    memory_sources = {normalize(source) for source in found.sources} if found else set()
     work = Path(work)
     catalogs, sets, records = [], {}, []
     for set_dir in set_dirs:
