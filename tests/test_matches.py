@@ -181,16 +181,23 @@ def test_matches_are_given_from_a_floor_chosen_on_dev_or_set(reading_run, corpus
     from translate.assist import MATCH_FLOOR
     from translate.memory import MATCH_FLOORS
 
-    def evaluate(*extra):
+    def evaluate(*extra, memory=True):
         result = subprocess.run(
             [sys.executable, "-m", "translate", "evaluate", str(reading_run), "--tsv",
-             str(corpus / "test.tsv"), "--memory", str(corpus), "--beam", "1", "--no-checks",
-             "--memory-threshold", "1.0", "--out", str(tmp_path / "out.txt"), *extra],
+             str(corpus / "test.tsv"), "--beam", "1", "--no-checks", "--out",
+             str(tmp_path / "out.txt"), *extra,
+             *(["--memory", str(corpus), "--memory-threshold", "1.0"] if memory else [])],
             capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr[-2000:]
+        if not memory:
+            return result.stderr, None
         report = json.loads((reading_run / "evaluation-test-greedy-memory.json").read_text())
         return result.stderr, report["memory"]["bands"]
 
+    # Without a memory no match is given, so no floor is chosen.
+    (reading_run / MATCH_FLOOR).unlink(missing_ok=True)  # an earlier test's choice
+    assert "matches given from" not in evaluate(memory=False)[0]
+    assert not (reading_run / MATCH_FLOOR).exists()
     stderr, _ = evaluate()
     chosen = json.loads((reading_run / MATCH_FLOOR).read_text())
     assert chosen["floor"] in MATCH_FLOORS and len(chosen["scores"]) == len(MATCH_FLOORS)

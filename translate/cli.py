@@ -294,8 +294,10 @@ def _translator(args):
     overrides = {key: value for key, value in (("beam_width", args.beam or None),
                                                ("greedy_row", args.greedy_row))
                  if value is not None}
+    # Without --memory no match is given: no floor to choose (two dev translations).
+    floor = _match_floor(args) if getattr(args, "memory", None) else args.match_floor
     return Translator.from_run(args.run_dir, precision=args.inference_precision,
-                               min_match_similarity=_match_floor(args), **overrides)
+                               min_match_similarity=floor, **overrides)
 
 
 def _memory(args, translator):
