@@ -533,7 +533,7 @@ def fill(blank_path, filled_path, model, *, memory=None, threshold=None, signatu
 
 
 def run(set_dirs, model, work, *, memory=None, threshold=None, signature=None, style=None,
-        progress=print):
+        segments=None, progress=print):
     """Measures every catalog of the sets; returns the report and the entries.
 
     Args:
@@ -542,6 +542,8 @@ def run(set_dirs, model, work, *, memory=None, threshold=None, signature=None, s
         work: where the catalogs made and filled go.
         memory, threshold, signature: passed on to `translate po`.
         style: an accelerator style (`ACCELERATOR_STYLES`) or None.
+        segments: `translate po --segments` ("first", "fallback"), or None
+            for its default.
         progress: called with a line of text per catalog.
 
     Returns:
@@ -566,7 +568,8 @@ def run(set_dirs, model, work, *, memory=None, threshold=None, signature=None, s
             filled.unlink(missing_ok=True)
             blank_catalogs(item["catalog"], manifest["selection"], human, blank)
             code, summary, stderr = fill(blank, filled, model, memory=memory,
-                                         threshold=threshold, signature=signature)
+                                         threshold=threshold, signature=signature,
+                                         extra=("--segments", segments) if segments else ())
             if memory and threshold is None:
                 threshold = summary["memory_threshold"]
             label = f"{name}:{item['path']}"
@@ -590,7 +593,8 @@ def run(set_dirs, model, work, *, memory=None, threshold=None, signature=None, s
     report = {
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "cpu": cpu_model(), "model": str(model), "memory": str(memory) if memory else None,
-        "memory_threshold": threshold, "signature": signature, "checks": list(checks),
+        "memory_threshold": threshold, "signature": signature, "segments": segments,
+        "checks": list(checks),
         "check_categories": {c: categories.get(c) for c in checks},
         "accelerator_style": style, "spans": SPANS,
         "sets": sets, "all": summarize(records, checks, categories), "catalogs": catalogs,
@@ -696,6 +700,8 @@ def main(argv=None):
                         help="passed on to `translate po` (default: it chooses on the memory "
                              "corpus's dev split, once)")
     parser.add_argument("--signature", help="passed on to `translate po --signature`")
+    parser.add_argument("--segments", choices=("first", "fallback"),
+                        help="passed on to `translate po --segments` (default: its own)")
     parser.add_argument("--accelerators", choices=ACCELERATOR_STYLES,
                         help="the catalogs' accelerator convention (pofilter's checker "
                              "style); adds the accelerators check")
@@ -711,7 +717,7 @@ def main(argv=None):
         parser.error("no held-out sets: build them with benchmarks/heldout.py, or give --sets.")
     report, records = run(sets, args.model, args.work, memory=args.memory,
                           threshold=args.memory_threshold, signature=args.signature,
-                          style=args.accelerators)
+                          style=args.accelerators, segments=args.segments)
     work = Path(args.work)
     with atomic_file(work / "entries.jsonl") as f:
         for record in records:

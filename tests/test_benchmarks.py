@@ -172,3 +172,21 @@ def test_step_profile_times_each_part_and_the_whole_step(tiny_export, tmp_path):
              "optimizer (Adam, clipping)", "whole step (model.fit)"]
     assert all(float(rows[name]) > 0 for name in parts), result.stdout
     assert "target tokens/s" in result.stdout
+
+
+def test_segments_benchmark_compares_whole_and_segmented_messages(tiny_export, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "dev.tsv").write_text("Open the file. Close it.\tDatei öffnen. Schließen.\n"
+                                    "One line\tEine Zeile\n"
+                                    "Stop. Go now!\tHalt. Jetzt los!\n", encoding="utf-8")
+    (corpus / "test.tsv").write_text("One line\tEine Zeile\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "benchmarks/segments.py", str(corpus),
+         str(tiny_export / "models" / "translator" / "1"), "--splits", "dev", "test"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"^dev .+: 2 messages of several segments; whole BLEU [\d.]+ chrF [\d.]+; "
+                     r"in segments BLEU [\d.]+ chrF [\d.]+ \([+-][\d.]+ chrF\)$", result.stdout,
+                     re.MULTILINE), result.stdout
+    assert re.search(r"^test .+: no message of several segments$", result.stdout, re.MULTILINE)

@@ -80,8 +80,8 @@ class FakeNBest:
 
     def __call__(self, sentences):
         self.calls.append(list(sentences))
-        # Only the segments of a message none of whose hypotheses passes
-        # (translate.localize.segments) are unknown: none for them.
+        # Only the segments of a message of two lines (translate.localize.
+        # segments) are unknown: none for them.
         return [self.hypotheses.get(s, []) for s in sentences]
 
 
@@ -125,10 +125,10 @@ def msgfmt(path):
 
 def test_the_first_passing_hypothesis_is_written_and_the_rest_counted(tmp_path, checker):
     summary, out, model = fill_fixture(tmp_path, checker)
-    assert model.calls == [list(HYPOTHESES), [
-        # then the segments of a kept message that splits
+    assert model.calls == [list(HYPOTHESES) + [
+        # and the segments of the message of two lines, translated in segments first
         "Usage: demo [OPTION]... [FILE]", "Print the FILE to standard output."]], \
-        "each message once, accelerators removed"
+        "each message and segment once, accelerators removed; no retry of those segments"
     assert (summary.untranslated, summary.translated, summary.fuzzy) == (17, 1, 1)
     assert summary.filled == summary.from_model == 14 and summary.fallbacks == 9
     assert (summary.kept_placeholders, summary.kept_failed_checks, summary.kept) == (1, 2, 3)

@@ -1,6 +1,7 @@
-"""A long message none of whose hypotheses passes is translated again in
-segments, joined with its own separators, and written only if the whole
-passes."""
+"""A message of several sentences or lines is translated segment by segment
+first, its whole hypotheses after; one none of whose candidates passes is
+translated again in segments; joined with its own separators, and written
+only if the whole passes."""
 
 import polib
 import pytest
@@ -44,18 +45,57 @@ def catalog_of(*msgids):
     return catalog
 
 
-def test_a_message_that_fails_whole_is_filled_from_its_segments():
+def test_a_message_of_several_segments_is_translated_in_segments_first():
+    model = Model({"Restart the server.": [("Server neu starten.", True)],
+                   "Jobs stop.": [("Aufträge halten an.", True)],
+                   "<p>Read the <a\nhref=\"%(url)s\">guide</a>.</p>": [
+                       ("<p>Lesen Sie die <a\nhref=\"%(url)s\">Anleitung</a>.</p>", True)],
+                   HELP: [("<p>\n  Ganz übersetzt.\n</p>\n<p><a\nhref=\"%(url)s\">x</a>.</p>",
+                           True)]})
+    catalog = catalog_of(HELP, "Short")
+    summary = fill.fill_catalog(catalog, model_label="fake/1", translate_n_best=model)
+    assert model.calls == [[HELP, "Short", "Restart the server.", "Jobs stop.",
+                            "<p>Read the <a\nhref=\"%(url)s\">guide</a>.</p>"]], \
+        "one call: the messages and the segments of those that split"
+    assert catalog[0].msgstr == ("<p>\n  Server neu starten. Aufträge halten an.\n</p>\n"
+                                 "<p>Lesen Sie die <a\nhref=\"%(url)s\">Anleitung</a>.</p>")
+    assert catalog[0].tcomment == "machine translation: model gru-keras fake/1 (in 3 segments)"
+    assert (summary.from_model, summary.by_segments, summary.fallbacks) == (1, 1, 0)
+
+
+def test_a_message_whose_segments_fail_is_filled_whole_as_its_first_hypothesis():
+    model = Model({"Restart. Now.": [("Neu starten. Jetzt.", True)]})
+    catalog = catalog_of("Restart. Now.")
+    summary = fill.fill_catalog(catalog, model_label="fake/1", translate_n_best=model)
+    assert catalog[0].msgstr == "Neu starten. Jetzt."
+    assert catalog[0].tcomment == "machine translation: model gru-keras fake/1", \
+        "the whole message's first hypothesis: no fallback named"
+    assert (summary.by_segments, summary.fallbacks) == (0, 0)
+    assert len(model.calls) == 1, "segments already tried: no retry"
+
+
+def test_with_segments_as_fallback_a_message_that_fails_whole_is_filled_from_its_segments():
     model = Model({"Restart the server.": [("Server neu starten.", True)],
                    "Jobs stop.": [("Aufträge halten an.", True)],
                    "<p>Read the <a\nhref=\"%(url)s\">guide</a>.</p>": [
                        ("<p>Lesen Sie die <a\nhref=\"%(url)s\">Anleitung</a>.</p>", True)]})
     catalog = catalog_of(HELP)
-    summary = fill.fill_catalog(catalog, model_label="fake/1", translate_n_best=model)
+    summary = fill.fill_catalog(catalog, model_label="fake/1", translate_n_best=model,
+                                segments_first=False)
     assert model.calls[0] == [HELP]
     assert catalog[0].msgstr == ("<p>\n  Server neu starten. Aufträge halten an.\n</p>\n"
                                  "<p>Lesen Sie die <a\nhref=\"%(url)s\">Anleitung</a>.</p>")
     assert catalog[0].tcomment == "machine translation: model gru-keras fake/1 (in 3 segments)"
     assert (summary.from_model, summary.by_segments) == (1, 1)
+
+
+def test_a_message_with_one_segment_of_text_is_split_only_when_it_fails_whole():
+    model = Model({"Restart the server.": [("Server neu starten.", True)]})
+    catalog = catalog_of("<p>\nRestart the server.\n</p>")
+    summary = fill.fill_catalog(catalog, model_label="fake/1", translate_n_best=model)
+    assert model.calls == [["<p>\nRestart the server.\n</p>"], ["Restart the server."]]
+    assert catalog[0].msgstr == "<p>\nServer neu starten.\n</p>"
+    assert summary.by_segments == 1
 
 
 def test_the_first_hypothesis_keeping_its_spans_is_taken_of_each_segment():
@@ -66,20 +106,26 @@ def test_the_first_hypothesis_keeping_its_spans_is_taken_of_each_segment():
     assert catalog[0].msgstr == "%s öffnen. Schließen."
 
 
-def test_joined_segments_that_fail_are_not_written():
+@pytest.mark.parametrize("segments_first", [True, False])
+def test_joined_segments_that_fail_are_not_written(segments_first):
     # A segment loses its placeholder in every hypothesis: the whole would too.
     model = Model({"Open %s.": [("Öffnen.", False)], "Close it.": [("Schließen.", True)]})
     catalog = catalog_of("Open %s. Close it.", "Short")
-    summary = fill.fill_catalog(catalog, model_label="fake/1", translate_n_best=model)
+    summary = fill.fill_catalog(catalog, model_label="fake/1", translate_n_best=model,
+                                segments_first=segments_first)
     assert catalog[0].msgstr == "" and summary.by_segments == 0
     assert (summary.kept_placeholders, summary.kept_format) == (1, 1), \
         "counted as the whole message's hypotheses failed"
-    assert model.calls[1] == ["Open %s.", "Close it."], "a message that does not split: no retry"
+    asked = [s for call in model.calls for s in call]
+    assert asked.count("Short") == 1, "a message that does not split: no retry"
+    assert asked.count("Open %s.") == asked.count("Close it.") == 1, "segments tried once"
+    assert len(model.calls) == (1 if segments_first else 2)
 
 
-def test_a_message_that_passes_whole_is_not_split():
+def test_with_segments_as_fallback_a_message_that_passes_whole_is_not_split():
     model = Model({"Restart. Now.": [("Neu starten. Jetzt.", True)]})
     catalog = catalog_of("Restart. Now.")
-    summary = fill.fill_catalog(catalog, model_label="fake/1", translate_n_best=model)
+    summary = fill.fill_catalog(catalog, model_label="fake/1", translate_n_best=model,
+                                segments_first=False)
     assert catalog[0].msgstr == "Neu starten. Jetzt." and summary.by_segments == 0
     assert len(model.calls) == 1

@@ -765,6 +765,11 @@ def _add_po(commands):
                    help="skip Translate Toolkit's checks (pofilter's), which every suggestion "
                         "must otherwise pass; they need the toolkit, which make installs "
                         "(without it, and without this option, po stops with an error)")
+    p.add_argument("--segments", choices=("first", "fallback"), default="first",
+                   help="first: a message of two sentences or lines or more is offered its "
+                        "segments' translations joined before its whole hypotheses (on the "
+                        "dev split, 1.6-9 chrF higher on such messages); fallback: segments "
+                        "only where no whole hypothesis passes (default: %(default)s)")
     _add_glossary_argument(p)
     p.set_defaults(run=_run_po, exit_at_once=True)
 
@@ -783,7 +788,7 @@ def _run_po(args):
                            memory_catalogs=args.memory_po, catalog_memory=args.catalog_memory,
                            batch_size=args.batch_size, signature=args.signature,
                            progress=_progress, checks=args.checks, accelerator=args.accelerator,
-                           glossary=glossary)
+                           glossary=glossary, segments_first=args.segments == "first")
     print(f"{summary.out}: filled {summary.filled} of {summary.untranslated} untranslated "
           f"messages as fuzzy ({summary.from_catalog} from the catalog memory, "
           f"{summary.from_memory} from the corpus memory, {summary.from_model} "

@@ -35,33 +35,30 @@ def _mark(entry, comment):
 
 def _by_segments(by_entry, translate_n_best, encoding, checker, glossary, accelerator):
     """Retries, segment by segment, the forms of `by_entry` (entry id -> its
-    judged forms) none of whose hypotheses passed (`segments.retry`); a form
-    whose joined segments pass replaces it there. Returns `{entry id:
-    segments translated}` for the entries that now pass whole."""
+    judged forms) none of whose candidates passed (`segments.retry`); an
+    entry all of whose forms pass then takes its retried ones."""
     failed = [f for entry_forms in by_entry.values() for f in entry_forms if f.pick is None]
     retried = segments.retry(failed, translate_n_best, accelerator)
-    judge([form for form, _ in retried.values()], encoding, checker, glossary, accelerator)
-    counts = {}
+    judge(list(retried.values()), encoding, checker, glossary, accelerator)
     for entry_id, entry_forms in by_entry.items():
-        forms = [retried.get(id(f), (f, 0)) for f in entry_forms]
-        if any(count for _, count in forms) and all(f.pick is not None for f, _ in forms):
-            by_entry[entry_id] = [f for f, _ in forms]
-            counts[entry_id] = sum(count for _, count in forms)
-    return counts
+        forms = [retried.get(id(f), f) for f in entry_forms]
+        if any(f.by_segments for f in forms) and all(f.pick is not None for f in forms):
+            by_entry[entry_id] = forms
 
 
-def _model_comment(model_label, forms, segments_translated=None):
+def _model_comment(model_label, forms):
     """The origin comment of a model translation: which hypotheses were
     taken, or in how many segments it was translated."""
     comment = f"{COMMENT_PREFIX} model {MODEL_NAME} {model_label}"
-    picks = [f.pick for f in forms]
+    in_segments = sum(f.segments for f in forms if f.by_segments)
+    hypotheses = [f.hypothesis for f in forms]
     note = None
-    if segments_translated:
-        note = f"in {segments_translated} segments"
-    elif any(picks):
-        of = max(len(f.candidates) for f in forms)
-        note = (f"hypothesis {picks[0] + 1} of {of}" if len(picks) == 1 else
-                "hypotheses " + ", ".join(str(p + 1) for p in picks) + f" of {of}")
+    if in_segments:
+        note = f"in {in_segments} segments"
+    elif any(hypotheses):
+        of = max(len(f.candidates) - (1 if f.segments else 0) for f in forms)
+        note = (f"hypothesis {hypotheses[0] + 1} of {of}" if len(hypotheses) == 1 else
+                "hypotheses " + ", ".join(str(h + 1) for h in hypotheses) + f" of {of}")
     if note:
         comment = (f"{comment[:-1]}, {note})" if comment.endswith(")")
                    else f"{comment} ({note})")
@@ -81,7 +78,7 @@ def _missed_note(forms):
 
 def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None, memory=None,
                  threshold=None, catalog_memory=None, checker=None, accelerator=None,
-                 glossary=None):
+                 glossary=None, segments_first=True):
     """Fills the untranslated messages of a parsed catalog, in place.
 
     The rules (checks, hypotheses, fuzzy flag, comments, whitespace,
@@ -100,7 +97,10 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
             format_ok)` pair (e.g. `ExportedModel.n_best` with
             `with_format`). Whichever is given is called once, with each
             distinct message left to it (as written, its accelerator
-            removed), or not at all when none is left.
+            removed) and each distinct segment of those translated in
+            segments first, or not at all when none is left; then once
+            more for the segments of messages none of whose candidates
+            passed, if any.
         memory: a `translate.memory.TranslationMemory` (the corpus memory),
             or None.
         threshold: the similarity from which a fuzzy match of either memory
@@ -119,6 +119,11 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
             else the first that passes, and its comment names the terms it
             lacks. (Give `translate_n_best` the glossary too, e.g. the
             export's glossary signature, so that its hypotheses use it.)
+        segments_first: a message with two segments or more that hold text
+            (`translate.localize.segments.parts_first`) gets, before its
+            whole hypotheses, the candidate joined from its segments'
+            translations; False: segments only when no whole hypothesis
+            passes.
 
     Returns:
         A `FillSummary`.
@@ -169,25 +174,39 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
         return plural_sources(entry, forms) if entry.msgid_plural else [entry.msgid]
 
     hypotheses = {}  # message given to the model -> its hypotheses, first-seen order
+    plans = {}  # message translated in segments first -> its parts
     for entry in todo:
         if id(entry) not in from_memory:
             for text in sources(entry):
-                hypotheses.setdefault(accelerators.remove(text, accelerator)[0], [])
+                plain = accelerators.remove(text, accelerator)[0]
+                hypotheses.setdefault(plain, [])
+                parts = segments.parts_first(plain) if segments_first else None
+                if parts:
+                    plans[plain] = parts
     queries = [text for text in hypotheses if text.strip()]
-    if queries:
-        hypotheses.update(zip(queries, hypothesis_lists(translate_n_best(queries),
-                                                        len(queries))))
-    by_entry = {}
-    for entry in todo:
-        if id(entry) not in from_memory:
-            by_entry[id(entry)] = [
-                Form(s, [(dress(s, accelerators.restore(text, key)), ok)
-                         for text, ok in hypotheses[plain]], flags=tuple(entry.flags))
-                for s in sources(entry) for plain, key in [accelerators.remove(s, accelerator)]]
+    queries = list(dict.fromkeys(queries + [segment for parts in plans.values()
+                                            for segment, _ in parts
+                                            if segments.has_text(segment)]))
+    found = dict(zip(queries, hypothesis_lists(translate_n_best(queries), len(queries))
+                     if queries else []))
+    hypotheses.update((text, found[text]) for text in hypotheses if text in found)
+    joined = {plain: segments.join(parts, found) for plain, parts in plans.items()}
+
+    def form(source, flags):
+        plain, key = accelerators.remove(source, accelerator)
+        candidates = [(dress(source, accelerators.restore(text, key)), ok)
+                      for text, ok in hypotheses[plain]]
+        if plain not in joined:
+            return Form(source, candidates, flags=flags)
+        text, ok, count = joined[plain]
+        return Form(source, [(dress(source, accelerators.restore(text, key)), ok)] + candidates,
+                    flags=flags, segments=count)
+
+    by_entry = {id(entry): [form(s, tuple(entry.flags)) for s in sources(entry)]
+                for entry in todo if id(entry) not in from_memory}
     judge([f for entry_forms in by_entry.values() for f in entry_forms], encoding, checker,
           glossary, accelerator)
-    by_segments = _by_segments(by_entry, translate_n_best, encoding, checker, glossary,
-                               accelerator)
+    _by_segments(by_entry, translate_n_best, encoding, checker, glossary, accelerator)
 
     for entry in todo:
         if id(entry) in from_memory:
@@ -198,9 +217,9 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
             if any(f.pick is None for f in entry_forms):
                 count_kept(summary, entry, entry_forms)
                 continue
-            comment = _model_comment(model_label, entry_forms, by_segments.get(id(entry)))
-            summary.fallbacks += any(f.pick for f in entry_forms)
-            summary.by_segments += id(entry) in by_segments
+            comment = _model_comment(model_label, entry_forms)
+            summary.fallbacks += any(f.hypothesis for f in entry_forms)
+            summary.by_segments += any(f.by_segments for f in entry_forms)
         texts = [f.candidates[f.pick][0] for f in entry_forms]
         if entry.msgid_plural:
             entry.msgstr_plural = dict(enumerate(texts))
@@ -275,7 +294,7 @@ def _reuse(todo, forms, catalog_memory, memory, threshold, summary, encoding, ch
 def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_threshold=None,
             memory_catalogs=(), catalog_memory=True, batch_size=64,
             signature=SERVING_SIGNATURE, progress=None, checks=True, accelerator=None,
-            glossary=None):
+            glossary=None, segments_first=True):
     """Fills a .po catalog through an exported model; writes the result.
 
     Args:
@@ -308,6 +327,7 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
         glossary: a `translate.glossary.Glossary` the suggestions follow
             (the export's glossary signatures mask its terms; see
             `fill_catalog`), or None.
+        segments_first: as `fill_catalog`.
 
     Returns:
         A `FillSummary` (with `catalog`, `out` and `model` set).
@@ -368,7 +388,7 @@ def fill_po(catalog_path, export_dir, out, *, memory_corpus=None, memory_thresho
         summary = fill_catalog(catalog, model_label=label, translate_n_best=translate_n_best,
                                memory=tm, threshold=threshold, catalog_memory=stored,
                                checker=checker if checks else None, accelerator=accelerator,
-                               glossary=glossary)
+                               glossary=glossary, segments_first=segments_first)
     write_filled(catalog_path, catalog, summary.filled_entries, out)
     summary.catalog, summary.out, summary.model = str(catalog_path), str(out), label
     summary.threshold_cached = cached

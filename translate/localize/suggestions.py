@@ -69,6 +69,9 @@ class Form:
 
     `candidates` are `(text, format_ok)`, best first; `judge` fills
     `verdicts`: for each candidate, its `problem` and its toolkit failures.
+    `segments` is how many segments the first candidate was translated in
+    (`translate.localize.segments`), or 0 when every candidate is a
+    hypothesis of the whole message.
     """
 
     source: str
@@ -76,6 +79,7 @@ class Form:
     verdicts: list = None
     missed: list = None
     flags: tuple = ()
+    segments: int = 0
 
     @property
     def pick(self):
@@ -85,6 +89,20 @@ class Form:
                    if problem is None and not failed]
         following = [i for i in passing if not (self.missed and self.missed[i])]
         return (following or passing or [None])[0]
+
+    @property
+    def by_segments(self):
+        """Whether the pick is the candidate joined from segments."""
+        return bool(self.segments) and self.pick == 0
+
+    @property
+    def hypothesis(self):
+        """The pick's index among the whole message's hypotheses (0: the
+        model's first), or None when there is no pick or it is joined from
+        segments."""
+        if self.pick is None or self.by_segments:
+            return None
+        return self.pick - (1 if self.segments else 0)
 
     @property
     def missed_terms(self):

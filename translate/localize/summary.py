@@ -38,8 +38,9 @@ class FillSummary:
         fallbacks: entries filled with a hypothesis after the model's first
             (counted in `from_model`).
         by_segments: entries filled with their segments' translations
-            joined, no hypothesis of the whole having passed
-            (`translate.localize.segments`; counted in `from_model`).
+            joined (`translate.localize.segments`: first where a message
+            has two segments or more, else when no hypothesis of the whole
+            passed; counted in `from_model`).
         memory_rejected: usable corpus memory matches not used, since they
             failed a check.
         memory_glossary_rejected: usable memory matches not used, since they
@@ -146,15 +147,18 @@ class FillSummary:
 def count_kept(summary, entry, forms):
     """Counts an entry none of whose suggestions passed, under its best one's problems."""
     failing = [f for f in forms if f.pick is None]
-    problems = [f.verdicts[0][0] or "failed_checks" if f.verdicts else "empty"
-                for f in failing]
+    # Under the whole message's first hypothesis (a candidate joined from
+    # segments comes before it).
+    verdicts = [f.verdicts[1 if f.segments and len(f.verdicts) > 1 else 0]
+                if f.verdicts else None for f in failing]
+    problems = [v[0] or "failed_checks" if v else "empty" for v in verdicts]
     reason = min(problems, key=PROBLEMS.index)
     setattr(summary, f"kept_{reason}", getattr(summary, f"kept_{reason}") + 1)
     if reason == "placeholders":
         summary.placeholder_msgids.append(entry.msgid)
     elif reason == "failed_checks":
         summary.check_msgids.append(entry.msgid)
-    for check in {name for f in failing if f.verdicts for name in f.verdicts[0][1]}:
+    for check in {name for v in verdicts if v for name in v[1]}:
         summary.kept_checks[check] = summary.kept_checks.get(check, 0) + 1
 
 
