@@ -539,3 +539,34 @@ def test_tensorflow_model_server_serves_the_export(exported, translator, sentenc
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+def test_a_lone_space_piece_before_a_word_writes_one_space_in_both_paths(run, translator):
+    # A model may write "▁" then "▁word": no gap it means, and pofilter's
+    # doublespacing check would reject the message's translation.
+    import sentencepiece as spm
+    import tensorflow_text as tf_text
+
+    from translate import export as export_lib
+    from translate import masking, spans
+    from translate.tokenizer import SPECIAL_IDS
+
+    proto = (run / "corpus" / "spm.model").read_bytes()
+    pieces = spm.SentencePieceProcessor(model_proto=proto)
+    words = [p for p in map(pieces.id_to_piece, range(pieces.get_piece_size()))
+             if p.startswith("▁") and len(p) > 2 and p[1:].isalpha()][:2]
+    ids = [pieces.piece_to_id(p) for p in ("▁", words[0], "▁", "▁", words[1], "▁")]
+    assert "  " in pieces.decode(ids), "what the pieces alone write"
+    expected = f"{words[0][1:]} {words[1][1:]}"
+
+    assert translator._text(np.array(ids), spans.mask("x"))[0] == expected
+    tokenizer = tf_text.SentencepieceTokenizer(model=proto, out_type=tf.int32)
+
+    def search(model, source, beam_rows):
+        return tf.constant([[ids + [SPECIAL_IDS["eos"]]]]), tf.constant([[0.0]])
+
+    text, _, _, _ = export_lib._decode(
+        tf.constant(["x"]), masking.mask(tf.constant(["x"])), None, model=None,
+        source_tokenizer=tokenizer, target_tokenizer=tokenizer, search=search,
+        settings={"max_source_length": 16})
+    assert text.numpy()[0, 0].decode("utf-8") == expected

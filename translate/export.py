@@ -52,7 +52,9 @@ sentence, so one odd input never fails its batch:
    model's maximum source length (`max_source_length - 1` pieces, then EOS,
    exactly as `translate.inference.Translator.encode`), padding.
 6. Search (`translate.decoding.n_best_search`, bounded per sentence), then the
-   target pieces without PAD and EOS are detokenized (always valid UTF-8).
+   target pieces without PAD and EOS are detokenized (always valid UTF-8) and
+   cleaned as the input was in step 4 (a lone space piece before a word
+   writes no double space).
 7. A masking model's hypotheses are unmasked: each sentinel becomes the
    source's span of that index (so reordered placeholders come back right;
    an invented one is dropped), the sentence's own leading and trailing
@@ -199,6 +201,10 @@ def _decode(cleaned, masked, termed, *, model, source_tokenizer, target_tokenize
     # Valid UTF-8 out whatever byte pieces the model chose (JSON clients).
     text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace",
                                         replacement_char=0xFFFD)
+    # Cleaned as its input was (`masking.clean`): a model that writes a lone
+    # space piece before a word ("▁", "▁Datei") means no double space, and a
+    # catalog's checks (pofilter's doublespacing) would reject one.
+    text = masking.clean(text)
     valid = tf.reshape(score, [-1]) > decoding.NEG_INF / 2  # a beam that never scored
     rows = tf.repeat(tf.range(batch), width)
     if masked is not None:

@@ -205,7 +205,8 @@ class Translator:
 
     def _text(self, ids, masked):
         """`(text, ok)` of one hypothesis: detokenized, unmasked."""
-        text = self.target.decode([int(t) for t in ids if t != PAD])
+        # Cleaned as its input was: as the export does (`translate.export`).
+        text = spans.clean(self.target.decode([int(t) for t in ids if t != PAD]))
         if not self.masks_spans:
             return text, True
         unmasked = spans.unmask(text, masked)
