@@ -189,7 +189,7 @@ def fill_catalog(catalog, translate=None, *, model_label, translate_n_best=None,
                                             if segments.has_text(segment)]))
     found = dict(zip(queries, hypothesis_lists(translate_n_best(queries), len(queries))
                      if queries else []))
-    hypotheses.update((text, found[text]) for text in hypotheses if text in found)
+    hypotheses.update({text: found[text] for text in hypotheses if text in found})
     joined = {plain: segments.join(parts, found) for plain, parts in plans.items()}
 
     def form(source, flags):
