@@ -182,7 +182,7 @@ def base_corpus(base_run):
         FileNotFoundError: `base_run` is not a training run with best weights.
     """
     base_run = Path(base_run)
-    for name in ("config.json", rundir.RUN_RECORD):
+    for name in (rundir.CONFIG, rundir.RUN_RECORD):
         if not (base_run / name).exists():
             raise FileNotFoundError(f"{base_run} is not a training run (no {name}).")
     if not (base_run / BEST_WEIGHTS).exists():
@@ -209,13 +209,12 @@ def adaptation_config(base_run, learning_rate=DEFAULT_LEARNING_RATE):
         ConfigError: a bad config file in the run, or a learning rate that
             is not a positive number.
     """
-    path = Path(base_run) / "config.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{base_run} is not a training run (no config.json).")
+    if not rundir.is_run(base_run):
+        raise FileNotFoundError(f"{base_run} is not a training run (no {rundir.CONFIG}).")
     if isinstance(learning_rate, bool) or not learning_rate > 0:
         raise config_lib.ConfigError(
             f"the learning rate must be a positive number, got {learning_rate!r}.")
-    settings = config_lib.from_mapping(json.loads(path.read_text()), str(path))
+    settings = rundir.read_config(base_run)
     train = settings["train"]
     train.update(learning_rate=float(learning_rate), warmup_steps=WARMUP_STEPS,
                  checkpoint_every_steps=min(train["checkpoint_every_steps"],
@@ -304,7 +303,7 @@ def prepare_adaptation(base_run, pairs, inputs, out, mix=DEFAULT_MIX, seed=0):
     }
     record["fingerprint"] = _fingerprint(record)
     target = out / CORPUS
-    if (out / "config.json").exists() and not target.exists():
+    if rundir.is_run(out) and not target.exists():
         raise ValueError(f"{out} is a training run but not an adaptation (no {CORPUS}/); "
                          "use a new --run-dir.")
     if target.exists():

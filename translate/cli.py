@@ -241,15 +241,13 @@ def _match_floor(args):
     """`--match-floor`, or for a run whose model reads matches the floor
     chosen on its corpus's dev split (`assist.dev_match_floor`, told on
     stderr); None for a model that reads none."""
-    import json
     from pathlib import Path
 
     from translate import rundir
 
     run_dir = Path(args.run_dir)
-    config = run_dir / "config.json"
-    if args.match_floor is not None or not config.exists() or not json.loads(
-            config.read_text()).get("train", {}).get("memory_matches"):
+    if args.match_floor is not None or not rundir.is_run(run_dir) or not rundir.read_config(
+            run_dir)["train"]["memory_matches"]:
         return args.match_floor
     from translate import assist
     from translate.inference import Translator

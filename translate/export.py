@@ -114,7 +114,6 @@ import tensorflow_text as tf_text
 from tensorflow.core.protobuf import saved_model_pb2
 
 import gru_keras
-from translate import config as config_lib
 from translate import decoding, masking, matches, prepare, rundir
 from translate import shortlist as shortlist_lib
 from translate.atomic import atomic_directory
@@ -481,8 +480,7 @@ def decoding_settings(run_dir, translator, beam_width=None, length_penalty=None,
     """The settings fixed in the graph (recorded in `assets/decoding.json`),
     and the `(source, target)` language pair where `languages` gives it or
     the run's corpus says it."""
-    run_config = config_lib.from_mapping(
-        json.loads((Path(run_dir) / "config.json").read_text()))
+    run_config = rundir.read_config(run_dir)
     decode = dict(run_config["decode"])
     if beam_width is not None:
         decode["beam_width"] = beam_width

@@ -9,13 +9,11 @@ the best hypothesis of the search that brings every span back exactly once
 twin of the export's graph (`translate.export`, `translate.masking`).
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from translate import config as config_lib
 from translate import batching, decoding, matches, prepare, rundir, spans, tokenizer
 from translate.glossary import terms as glossary_terms
 from translate.model import build_model
@@ -136,9 +134,7 @@ class Translator:
             ValueError: an unknown precision.
         """
         run_dir = Path(run_dir)
-        if not (run_dir / "config.json").exists():
-            raise FileNotFoundError(f"{run_dir} is not a training run (no config.json).")
-        settings = config_lib.from_mapping(json.loads((run_dir / "config.json").read_text()))
+        settings = rundir.read_config(run_dir)
         paths = prepare.tokenizer_paths(rundir.corpus_dir(run_dir))
         model = build_model(settings["model"], *[tokenizer.vocab_size(p) for p in paths])
         if checkpoint == "best":

@@ -8,6 +8,11 @@ reader does not load the training code to know a file name.
 import json
 from pathlib import Path
 
+from translate import config as config_lib
+
+CONFIG = "config.json"
+"""The run's settings, complete (`translate.config`): what `read_config` reads."""
+
 BEST_WEIGHTS = "best.weights.h5"
 """The weights of the best dev loss (no optimizer state)."""
 
@@ -23,6 +28,25 @@ similarity], ...]`."""
 RUN_RECORD = "run.json"
 """What training records of the run: its corpus directory (`corpus_dir`), the
 precision it resolved."""
+
+
+def is_run(run_dir):
+    """Whether a directory is a training run (it has its `config.json`)."""
+    return (Path(run_dir) / CONFIG).exists()
+
+
+def read_config(run_dir):
+    """A run's settings, read as a config file is (keys added since the run
+    began take their defaults).
+
+    Raises:
+        FileNotFoundError: not a training run (no `config.json`).
+        translate.config.ConfigError: a bad config file (naming the key).
+    """
+    path = Path(run_dir) / CONFIG
+    if not path.exists():
+        raise FileNotFoundError(f"{run_dir} is not a training run (no {CONFIG}).")
+    return config_lib.from_mapping(json.loads(path.read_text()), str(path))
 
 
 def corpus_dir(run_dir):

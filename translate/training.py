@@ -41,7 +41,7 @@ from translate.losses import MaskedCrossEntropy, masked_accuracy, split_targets 
 from translate.machine import cpu_model, has_bfloat16_matmuls
 from translate.model import build_model
 from translate.rundir import BEST_WEIGHTS, METRICS, read_metrics  # noqa: F401 (re-exported)
-from translate.rundir import RUN_RECORD, TRAINING_MATCHES
+from translate.rundir import CONFIG, RUN_RECORD, TRAINING_MATCHES, read_config
 from translate.tokenizer import SPECIAL_IDS
 
 PAD = SPECIAL_IDS["pad"]
@@ -223,12 +223,9 @@ def _save_config(run_dir, config, write=True):
     Raises:
         ConfigError: the run directory holds a different config.
     """
-    path = run_dir / "config.json"
+    path = run_dir / CONFIG
     if path.exists():
-        # Read as a config file is: keys added since the run began take
-        # their defaults.
-        saved = config_lib.from_mapping(json.loads(path.read_text()), str(path))
-        if saved != config:
+        if read_config(run_dir) != config:
             raise config_lib.ConfigError(
                 f"{path} holds a different config; resume with the same settings "
                 "or use a new --run-dir.")
