@@ -129,3 +129,22 @@ def test_with_segments_as_fallback_a_message_that_passes_whole_is_not_split():
                                 segments_first=False)
     assert catalog[0].msgstr == "Neu starten. Jetzt." and summary.by_segments == 0
     assert len(model.calls) == 1
+
+
+def test_each_plural_form_is_translated_in_segments_and_counted_once():
+    model = Model({"%d file was deleted.": [("%d Datei wurde gelöscht.", True)],
+                   "%d files were deleted.": [("%d Dateien wurden gelöscht.", True)],
+                   "Empty the bin.": [("Leeren Sie den Papierkorb.", True)]})
+    catalog = polib.POFile()
+    catalog.metadata = {"Plural-Forms": "nplurals=2; plural=(n != 1);"}
+    catalog.append(polib.POEntry(msgid="%d file was deleted. Empty the bin.",
+                                 msgid_plural="%d files were deleted. Empty the bin.",
+                                 msgstr_plural={0: "", 1: ""}))
+    summary = fill.fill_catalog(catalog, model_label="fake/1", translate_n_best=model)
+    assert catalog[0].msgstr_plural == {0: "%d Datei wurde gelöscht. Leeren Sie den Papierkorb.",
+                                        1: "%d Dateien wurden gelöscht. Leeren Sie den "
+                                           "Papierkorb."}
+    assert catalog[0].tcomment == "machine translation: model gru-keras fake/1 (in 4 segments)"
+    assert (summary.by_segments, summary.plurals) == (1, 1)
+    assert [s for call in model.calls for s in call].count("Empty the bin.") == 1, \
+        "a segment both forms share is translated once"
