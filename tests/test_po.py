@@ -521,6 +521,13 @@ def test_cli_errors_name_the_file_and_exit_2(tiny_export, tmp_path, capsys):
         cli.main(["po", str(good), "--model", export_dir])
     assert exit_info.value.code == 2
     assert "one of the arguments --out --in-place is required" in capsys.readouterr().err
+    for option in (["po", str(good), "--model", export_dir, "--in-place", "--memory",
+                    str(tiny_export / "corpus"), "--memory-threshold", "1.5"],
+                   ["client", "--min-match-similarity", "-0.1"]):
+        with pytest.raises(SystemExit) as exit_info:  # a similarity outside 0..1
+            cli.main(option)
+        assert exit_info.value.code == 2
+        assert "expected a similarity from 0 to 1" in capsys.readouterr().err
 
 
 def test_the_console_command_ends_at_once_with_its_status_and_output(tmp_path):

@@ -278,7 +278,7 @@ def _add_model_arguments(p):
 def _add_memory_arguments(p):
     p.add_argument("--memory", metavar="CORPUS_DIR",
                    help="combine with the translation memory of this corpus (its train.tsv)")
-    p.add_argument("--memory-threshold", type=float, metavar="S",
+    p.add_argument("--memory-threshold", type=_similarity, metavar="S",
                    help="similarity from which the memory is used (default: chosen on "
                         "the memory corpus's dev split)")
 
@@ -696,7 +696,7 @@ def _add_client(commands):
                    help="send each line's nearest match in this corpus's translation memory "
                         "to a model that reads matches (its translate_match signature; "
                         "train.memory_matches)")
-    p.add_argument("--min-match-similarity", type=float, default=0.0, metavar="S",
+    p.add_argument("--min-match-similarity", type=_similarity, default=0.0, metavar="S",
                    help="send only matches at least this similar: the floor the export "
                         "records, min_match_similarity in its assets/decoding.json (default: "
                         "%(default)s)")
